@@ -1,0 +1,100 @@
+/**
+ * TypeScript shapes of the wire contracts in schemas/*.avsc, and their codecs.
+ * The .avsc files are the source of truth; these types follow them field by field.
+ */
+import { createCodec, loadSchema, localRegistry, schemaIdOf, type Codec, type SchemaRegistry, type WireFormat } from './avro.js';
+
+export type Channel = 'POS' | 'ECOM' | 'ATM' | 'MOTO' | 'UNKNOWN';
+export type EntryMode = 'CHIP' | 'CONTACTLESS' | 'MAGSTRIPE' | 'MANUAL' | 'CARD_ON_FILE' | 'UNKNOWN';
+
+export interface Transaction {
+  transactionId: string;
+  cardToken: string;
+  terminalId: string;
+  /** Minor units (cents). */
+  amountMinor: number;
+  currency: string;
+  /** Epoch milliseconds. */
+  eventTime: number;
+  merchantId: string | null;
+  merchantCategoryCode: string | null;
+  merchantCountry: string | null;
+  channel: Channel;
+  entryMode: EntryMode;
+  cardPresent: boolean;
+}
+
+export interface TransactionOutcome {
+  transactionId: string;
+  terminalId: string;
+  cardToken: string;
+  eventTime: number;
+  isFraud: boolean;
+  /** Simulator only: 0 genuine, 1 amount > 220, 2 compromised terminal, 3 compromised card. */
+  fraudScenario: number;
+  knownAt: number;
+}
+
+export type Outcome = 'ALLOW' | 'REVIEW' | 'BLOCK';
+
+export interface SourceRef {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface ModelRef {
+  name: string;
+  version: string;
+  digest: string;
+}
+
+export interface Decision {
+  transactionId: string;
+  cardToken: string;
+  score: number;
+  decision: Outcome;
+  reasons: string[];
+  model: ModelRef;
+  policyVersion: string;
+  eventTime: number;
+  scoredAt: number;
+  source: SourceRef;
+  featureSetVersion: string;
+  features: number[];
+}
+
+export interface DeadLetter {
+  errorCode: string;
+  reason: string;
+  retryable: boolean;
+  source: SourceRef;
+  payload: Buffer | null;
+  failedAt: number;
+}
+
+export const SCHEMA_FILES = {
+  transaction: 'Transaction.avsc',
+  outcome: 'TransactionOutcome.avsc',
+  decision: 'Decision.avsc',
+  deadLetter: 'DeadLetter.avsc',
+} as const;
+
+export interface Codecs {
+  transaction: Codec<Transaction>;
+  outcome: Codec<TransactionOutcome>;
+  decision: Codec<Decision>;
+  deadLetter: Codec<DeadLetter>;
+}
+
+/** All four codecs in one wire format, sharing one registry. */
+export function createCodecs(format: WireFormat, registry: SchemaRegistry = localRegistry()): Codecs {
+  const make = <T>(file: string): Codec<T> =>
+    createCodec<T>({ type: loadSchema(file), format, schemaId: schemaIdOf(file), registry });
+  return {
+    transaction: make<Transaction>(SCHEMA_FILES.transaction),
+    outcome: make<TransactionOutcome>(SCHEMA_FILES.outcome),
+    decision: make<Decision>(SCHEMA_FILES.decision),
+    deadLetter: make<DeadLetter>(SCHEMA_FILES.deadLetter),
+  };
+}

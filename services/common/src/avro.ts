@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas');
 
 export type WireFormat = 'confluent' | 'plain';
-export type CodecErrorCode = 'BAD_MAGIC_BYTE' | 'UNKNOWN_SCHEMA_ID' | 'MALFORMED_AVRO';
+export type CodecErrorCode = 'BAD_MAGIC_BYTE' | 'UNKNOWN_SCHEMA_ID' | 'INCOMPATIBLE_SCHEMA' | 'MALFORMED_AVRO';
 
 /** A value could not be decoded; `code` says why in a form the DLQ can carry. */
 export class CodecError extends Error {
@@ -85,7 +85,13 @@ export function createCodec<T>(opts: CodecOptions): Codec<T> {
     if (resolvers.has(id)) return resolvers.get(id);
     const writer = opts.registry?.typeForId(id);
     if (!writer) return undefined;
-    const resolver = writer.equals(type) ? null : type.createResolver(writer);
+    let resolver: avro.Resolver | null;
+    try {
+      resolver = writer.equals(type) ? null : type.createResolver(writer);
+    } catch (err) {
+      // Typically a field the reader requires (no default) that the writer's schema lacks.
+      throw new CodecError('INCOMPATIBLE_SCHEMA', `writer schema ${id} cannot be read as ${String(type.name)}: ${(err as Error).message}`);
+    }
     resolvers.set(id, resolver);
     return resolver;
   };

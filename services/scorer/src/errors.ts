@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   // framing and schema (poison input: never retried)
   'BAD_MAGIC_BYTE',
   'UNKNOWN_SCHEMA_ID',
+  'INCOMPATIBLE_SCHEMA',
   'MALFORMED_AVRO',
   'MISSING_FIELD',
   // content validation

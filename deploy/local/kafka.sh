@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# A real single-node Apache Kafka (KRaft) on loopback, without Docker.
+#
+#   deploy/local/kafka.sh up      fetch the broker jars (once, cached), format, start, wait until ready
+#   deploy/local/kafka.sh down    stop it (SIGTERM, then SIGKILL after 30 s); --purge deletes its data
+#   deploy/local/kafka.sh status  print the bootstrap address when it runs
+#
+# When KAFKA_BROKERS is set, that broker is used and nothing is started or stopped.
+# Settings (environment): KAFKA_VERSION (default 4.1.1), KAFKA_PORT (default 9092, or a free
+# port when that one is taken), FRAUDSCORE_CACHE (default ~/.cache/fraudscore: jars and data,
+# outside git), KAFKA_HEAP (default 1g).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+version=${KAFKA_VERSION:-4.1.1}
+cache=${FRAUDSCORE_CACHE:-$HOME/.cache/fraudscore}
+libs="$cache/kafka-$version/libs"
+run="$cache/run/kafka"
+pidfile="$run/broker.pid"
+addrfile="$run/bootstrap"
+
+log() { echo "kafka: $*" >&2; }
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+fetch_jars() {
+  [ -f "$libs/.complete" ] && return 0
+  command -v mvn >/dev/null || { log "Maven (mvn) is needed to fetch the broker jars"; exit 1; }
+  command -v java >/dev/null || { log "Java 17+ is needed to run the broker"; exit 1; }
+  log "fetching Apache Kafka $version broker jars from Maven Central into $libs (once)"
+  rm -rf "$libs" && mkdir -p "$libs"
+  mvn -q -B -f "$here/kafka/pom.xml" -Dkafka.version="$version" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" -Dstyle.color=never >"$cache/mvn-kafka.log" 2>&1 || { cat "$cache/mvn-kafka.log" >&2; exit 1; }
+  touch "$libs/.complete"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pick_port() {
+  local want=${KAFKA_PORT:-9092}
+  if port_free "$want"; then echo "$want"; return; fi
+  [ -n "${KAFKA_PORT:-}" ] && { log "KAFKA_PORT=$want is taken"; exit 1; }
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+write_config() {
+  local port=$1 controller=$2
+  cat > "$run/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$run/data
+num.partitions=4
+# single node: every internal topic has one replica
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=8
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=8
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+# a crashed transactional producer's open transaction is aborted within a minute
+transaction.max.timeout.ms=900000
+log.retention.hours=168
+log.segment.bytes=268435456
+PROPS
+}
+
+up() {
+  if [ -n "${KAFKA_BROKERS:-}" ]; then log "using KAFKA_BROKERS=$KAFKA_BROKERS; starting nothing"; echo "$KAFKA_BROKERS"; return; fi
+  if running; then cat "$addrfile"; return; fi
+  fetch_jars
+  mkdir -p "$run"
+  local port controller
+  port=$(pick_port)
+  controller=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  write_config "$port" "$controller"
+  # Fresh storage on every start: a stale quorum config from another port would refuse to start.
+  rm -rf "$run/data"
+  java -cp "$libs/*" kafka.tools.StorageTool format -t "$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
+    -c "$run/server.properties" --ignore-formatted >"$run/format.log" 2>&1 || { cat "$run/format.log" >&2; exit 1; }
+  log "starting broker $version on 127.0.0.1:$port (logs: $run/server.log)"
+  nohup java -Xms256m -Xmx"${KAFKA_HEAP:-1g}" -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dkafka.logs.dir="$run" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
+    -cp "$libs/*" kafka.Kafka "$run/server.properties" >"$run/stdout.log" 2>&1 &
+  echo $! >"$pidfile"
+  echo "127.0.0.1:$port" >"$addrfile"
+  if ! node "$here/kafka-ready.mjs" "127.0.0.1:$port" 60000; then
+    log "broker did not become ready; last log lines:"; tail -n 20 "$run/server.log" >&2 || true
+    down; exit 1
+  fi
+  cat "$addrfile"
+}
+
+down() {
+  if [ -n "${KAFKA_BROKERS:-}" ]; then log "KAFKA_BROKERS is set; stopping nothing"; return; fi
+  if running; then
+    local pid; pid=$(cat "$pidfile")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && { log "broker did not stop in 30 s; killing"; kill -KILL "$pid" 2>/dev/null || true; }
+    log "stopped"
+  fi
+  rm -f "$pidfile" "$addrfile"
+  if [ "${1:-}" = "--purge" ]; then rm -rf "$run"; fi
+}
+
+status() { if running; then cat "$addrfile"; else log "not running"; exit 3; fi; }
+
+cd "$repo"
+case "${1:-}" in
+  up) up ;;
+  down) shift; down "${1:-}" ;;
+  status) status ;;
+  *) echo "usage: $0 up|down [--purge]|status" >&2; exit 2 ;;
+esac

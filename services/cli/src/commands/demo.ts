@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Partitioners } from 'kafkajs';
+import { createKafka } from '../../../common/src/kafka.js';
+import { ensureTopics, topicSpecs } from '../../../scorer/src/source/topics.js';
+import { createSimulation, publishEvents, type PublishStats } from '../../../simulator/src/index.js';
+import { POISON_KINDS, poisonRecord } from '../../../simulator/src/poison.js';
+import { acquireBroker } from '../local-broker.js';
+import { percentile, startMonitor, type Monitor } from '../demo/monitor.js';
+import { startScorerChild } from '../scorer-child.js';
+import { DEFAULT_TOPIC_PLAN } from './topics.js';
+
+interface DemoOptions {
+  seconds: number;
+  rate: number;
+  customers: number;
+  terminals: number;
+  seed: number;
+  poisonEvery: number;
+  partitions: number;
+  delivery: 'at-least-once' | 'exactly-once';
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('end to end on a real broker: start Kafka if none is configured, create topics, start the scorer, publish simulated traffic with a few poison records, show live figures')
+    .option('--seconds <n>', 'how long to publish', (v) => Number(v), 60)
+    .option('--rate <n>', 'events per second offered (transactions + outcomes)', (v) => Number(v), 2000)
+    .option('--customers <n>', 'simulated cards', (v) => Number(v), 5000)
+    .option('--terminals <n>', 'simulated terminals', (v) => Number(v), 10000)
+    .option('--seed <n>', 'simulation seed', (v) => Number(v), 42)
+    .option('--poison-every <n>', 'publish one malformed record per n transactions (0: none)', (v) => Number(v), 500)
+    .option('--partitions <n>', 'partitions of the transactions topic (when created here)', (v) => Number(v), 4)
+    .option('--delivery <mode>', 'at-least-once | exactly-once', 'at-least-once')
+    .action(async (opts: DemoOptions) => {
+      for (const k of ['seconds', 'rate', 'customers', 'terminals', 'partitions'] as const) {
+        if (!(opts[k] > 0)) throw new Error(`--${k} must be a positive number`);
+      }
+      process.exitCode = await runDemo(opts);
+    });
+}
+
+async function runDemo(opts: DemoOptions): Promise<number> {
+  const runDir = join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(runDir, { recursive: true });
+  const broker = acquireBroker();
+  console.log(`demo: Kafka at ${broker.brokers.join(',')}${broker.startedHere ? ' (started here)' : ''}; run files in ${runDir}`);
+  const kafka = createKafka({ brokers: broker.brokers, clientId: 'fraudscore-demo' });
+  const topics = DEFAULT_TOPIC_PLAN;
+  let monitor: Monitor | undefined;
+  let scorer: Awaited<ReturnType<typeof startScorerChild>> | undefined;
+  try {
+    await ensureTopics(kafka, topicSpecs(topics, opts.partitions));
+    const startOffsets = await endOffsets(kafka, topics.transactions);
+    scorer = await startScorerChild(
+      { FRAUD_KAFKA_BROKERS: broker.brokers.join(','), FRAUD_DELIVERY: opts.delivery, FRAUD_LOG_LEVEL: 'info' },
+      join(runDir, 'scorer.log'),
+    );
+    console.log(`demo: scorer ready (admin ${scorer.adminUrl}: /healthz /readyz /metrics); publishing for ${opts.seconds} s at ${opts.rate} events/s`);
+    monitor = await startMonitor(kafka, topics, startOffsets);
+
+    const published = await publishWithPoison(kafka, opts, monitor);
+    const inputs = published.stats.transactions + published.poison;
+    const drained = await waitFor(() => monitor!.accounted() >= inputs, 60_000, () => status(monitor!, published.stats, published.poison));
+    const code = await scorer.stop();
+    scorer = undefined;
+    const f = monitor.figures;
+    console.log(`\ndemo: published ${inputs} transactions (${published.poison} malformed) and ${published.stats.outcomes} outcomes; dead letters by code: ${JSON.stringify(f.byCode)}`);
+    if (!drained) console.log(`demo: WARNING ${inputs - monitor.accounted()} inputs without an output after 60 s`);
+    if (f.duplicates) console.log(`demo: ${f.duplicates} duplicate outputs (at-least-once redelivery)`);
+    console.log(`demo: scorer exited with code ${code}`);
+    console.log(`demo: ${f.scored} events scored, ${f.flagged} flagged, ${f.deadLettered} dead-lettered, p99 ${percentile(f.latenciesMs, 0.99).toFixed(1)} ms`);
+    return drained && code === 0 ? 0 : 1;
+  } finally {
+    await monitor?.stop().catch(() => {});
+    if (scorer) await scorer.stop().catch(() => {});
+    broker.stop();
+  }
+}
+
+async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: DemoOptions, monitor: Monitor): Promise<{ stats: PublishStats; poison: number }> {
+  const poisonProducer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+  await poisonProducer.connect();
+  let poison = 0;
+  let lastStats: PublishStats | undefined;
+  const sim = createSimulation({ customers: opts.customers, terminals: opts.terminals, seed: opts.seed });
+  const ticker = setInterval(() => lastStats && status(monitor, lastStats, poison), 1000);
+  const pendingPoison: Promise<unknown>[] = [];
+  try {
+    const events = (function* () {
+      let n = 0;
+      for (const e of sim.events()) {
+        yield e;
+        if (e.kind === 'transaction' && opts.poisonEvery > 0 && ++n % opts.poisonEvery === 0) {
+          const kind = POISON_KINDS[(n / opts.poisonEvery) % POISON_KINDS.length]!;
+          const rec = poisonRecord(kind, { ...e.tx, transactionId: `${e.tx.transactionId}-poison` });
+          pendingPoison.push(poisonProducer.send({ topic: DEFAULT_TOPIC_PLAN.transactions, messages: [rec], acks: -1 }));
+          poison++;
+        }
+      }
+    })();
+    const stats = await publishEvents(kafka, events, {
+      rate: opts.rate,
+      durationMs: opts.seconds * 1000,
+      onProgress: (s) => (lastStats = s),
+    });
+    await Promise.all(pendingPoison);
+    return { stats, poison };
+  } finally {
+    clearInterval(ticker);
+    await poisonProducer.disconnect();
+  }
+}
+
+let lastLine = { at: Date.now(), scored: 0 };
+function status(monitor: Monitor, published: PublishStats, poison: number): void {
+  const f = monitor.figures;
+  const now = Date.now();
+  const rate = ((f.scored - lastLine.scored) * 1000) / Math.max(1, now - lastLine.at);
+  lastLine = { at: now, scored: f.scored };
+  const recent = f.latenciesMs.slice(-5000);
+  const line = `published ${published.transactions + poison} tx | scored ${f.scored} (${rate.toFixed(0)}/s) | flagged ${f.flagged} | dead-lettered ${f.deadLettered} | p50 ${percentile(recent, 0.5).toFixed(1)} ms p99 ${percentile(recent, 0.99).toFixed(1)} ms`;
+  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}`);
+  else console.log(line);
+}
+
+async function endOffsets(kafka: ReturnType<typeof createKafka>, topic: string): Promise<Map<number, bigint>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function waitFor(done: () => boolean, timeoutMs: number, tick: () => void): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 1000));
+    tick();
+  }
+  return true;
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { createCodecs, type Decision, type DeadLetter } from '../../../common/src/contracts.js';
+import { createKafka, TOPICS } from '../../../common/src/kafka.js';
+import { resolveBrokers } from '../env.js';
+
+const WHICH = { flags: TOPICS.flags, decisions: TOPICS.decisions, dlq: TOPICS.dlq } as const;
+
+export function formatDecision(d: Decision): string {
+  const when = new Date(d.eventTime).toISOString();
+  const reasons = d.reasons.length ? ` reasons=${d.reasons.join(',')}` : '';
+  return `${d.decision.padEnd(6)} score=${d.score.toFixed(4)} tx=${d.transactionId} card=${d.cardToken} at=${when} model=${d.model.name}/${d.model.version} src=${d.source.topic}/${d.source.partition}@${d.source.offset}${reasons}`;
+}
+
+export function formatDeadLetter(d: DeadLetter): string {
+  return `DLQ    code=${d.errorCode} src=${d.source.topic}/${d.source.partition}@${d.source.offset} reason="${d.reason}"${d.payload ? ` payload=${d.payload.length}B` : ' payload=withheld'}`;
+}
+
+export function registerTail(program: Command): void {
+  program
+    .command('tail')
+    .description('subscribe to flags, decisions or dead letters and print them readably (read committed)')
+    .option('--brokers <list>', 'Kafka bootstrap servers host:port[,…]')
+    .option('--topic <which>', 'flags | decisions | dlq', 'flags')
+    .option('--topic-name <name>', 'read this topic name instead of the default for --topic')
+    .option('--from-beginning', 'start at the earliest offset instead of new records only', false)
+    .option('--max <n>', 'stop after n records', (v) => Number(v))
+    .option('--json', 'print one JSON object per line', false)
+    .option('--wire-format <f>', 'confluent | plain', 'confluent')
+    .action(async (opts: { brokers?: string; topic: keyof typeof WHICH; topicName?: string; fromBeginning: boolean; max?: number; json: boolean; wireFormat: 'confluent' | 'plain' }) => {
+      if (!(opts.topic in WHICH)) throw new Error(`--topic must be one of ${Object.keys(WHICH).join(', ')}`);
+      const topic = opts.topicName ?? WHICH[opts.topic];
+      const codecs = createCodecs(opts.wireFormat);
+      const kafka = createKafka({ brokers: resolveBrokers(opts.brokers), clientId: 'fraudscore-tail' });
+      const consumer = kafka.consumer({ groupId: `fraudscore-tail-${randomUUID()}`, readUncommitted: false });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning });
+      let seen = 0;
+      const stop = async () => {
+        await consumer.disconnect();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          if (!message.value) return;
+          if (opts.topic === 'dlq') {
+            const d = codecs.deadLetter.decode(message.value);
+            console.log(opts.json ? JSON.stringify({ ...d, payload: d.payload ? d.payload.toString('base64') : null }) : formatDeadLetter(d));
+          } else {
+            const d = codecs.decision.decode(message.value);
+            console.log(opts.json ? JSON.stringify(d) : formatDecision(d));
+          }
+          if (opts.max !== undefined && ++seen >= opts.max) await stop();
+        },
+      });
+    });
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * The `fraudscore` command: parses arguments and calls the services' entry points.
+ * Each subcommand lives in commands/<name>.ts.
+ */
+import { Command } from 'commander';
+import { registerDemo } from './commands/demo.js';
+import { registerPublish } from './commands/publish.js';
+import { registerScorer } from './commands/scorer.js';
+import { registerSimulate } from './commands/simulate.js';
+import { registerTail } from './commands/tail.js';
+import { registerTopics } from './commands/topics.js';
+
+const program = new Command('fraudscore')
+  .description('Streaming, real-time fraud scoring on Kafka with in-process ONNX models')
+  .showHelpAfterError();
+
+registerScorer(program);
+registerTopics(program);
+registerSimulate(program);
+registerPublish(program);
+registerTail(program);
+registerDemo(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`fraudscore: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+/**
+ * Runs the scorer as a child process (its own event loop, as in production), waits until
+ * /readyz says ready, and stops it with SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+
+export interface ScorerChild {
+  process: ChildProcess;
+  adminUrl: string;
+  exited: Promise<number | null>;
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Same node, same loader flags (tsx when run from source), same CLI entry point. */
+export async function startScorerChild(env: Record<string, string>, logFile: string, readyTimeoutMs = 120_000): Promise<ScorerChild> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'scorer'], {
+    env: { ...process.env, FRAUD_ADMIN_HOST: '127.0.0.1', FRAUD_ADMIN_PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(logFile);
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const adminUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + readyTimeoutMs;
+  let exitCode: number | null | undefined;
+  void exited.then((c) => (exitCode = c));
+  for (;;) {
+    if (exitCode !== undefined) throw new Error(`scorer exited with code ${exitCode} before it was ready; see ${logFile}`);
+    try {
+      const res = await fetch(`${adminUrl}/readyz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`scorer not ready after ${readyTimeoutMs} ms; see ${logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    process: child,
+    adminUrl,
+    exited,
+    async stop(timeoutMs = 30_000) {
+      if (exitCode !== undefined) return exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

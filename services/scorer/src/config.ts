@@ -1,0 +1,122 @@
+/**
+ * Scorer configuration: read once from FRAUD_* environment variables, validated, frozen.
+ * Nothing else in the scorer reads process.env. A bad value fails start-up with a message
+ * that names the variable.
+ */
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every setting, its variable, default and meaning. Documented in README "Configuration". */
+const schema = z.object({
+  FRAUD_KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port…]'),
+  FRAUD_CLIENT_ID: z.string().min(1).default('fraudscore-scorer'),
+  FRAUD_GROUP_ID: z.string().min(1).default('fraudscore-scorer'),
+  FRAUD_TOPIC_TRANSACTIONS: z.string().min(1).default('transactions'),
+  FRAUD_TOPIC_OUTCOMES: z.string().min(1).default('transaction-outcomes'),
+  FRAUD_TOPIC_DECISIONS: z.string().min(1).default('fraud-decisions'),
+  FRAUD_TOPIC_FLAGS: z.string().min(1).default('fraud-flags'),
+  FRAUD_TOPIC_DLQ: z.string().min(1).default('transactions-dlq'),
+  FRAUD_TOPIC_CARD_STATE: z.string().min(1).default('fraudscore-card-state-changelog'),
+  /** Wire format of values: Confluent framing (magic byte + schema id) or plain Avro. */
+  FRAUD_WIRE_FORMAT: z.enum(['confluent', 'plain']).default('confluent'),
+  /** Folder holding <name>/<version>/{model.onnx,manifest.json} and default.json. */
+  FRAUD_MODELS_DIR: z.string().min(1).default('models'),
+  /** "name/version"; empty means the one models/default.json names. */
+  FRAUD_MODEL: z.string().regex(/^$|^[\w.-]+\/[\w.-]+$/, 'expected name/version').default(''),
+  /** at-least-once: offsets committed after outputs are acknowledged. */
+  FRAUD_DELIVERY: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+  /** Upper bound of events scored in one model call (bounds event-loop blocking). */
+  FRAUD_MAX_BATCH: int(1, 10_000).default(500),
+  /** Events later than wall clock + this are implausible and dead-lettered. */
+  FRAUD_MAX_FUTURE_SKEW_MS: int(0, 7 * 86_400_000).default(300_000),
+  /** Largest plausible amount in minor units (cents); above it the event is dead-lettered. */
+  FRAUD_MAX_AMOUNT_MINOR: int(1, Number.MAX_SAFE_INTEGER).default(100_000_000),
+  FRAUD_ADMIN_PORT: int(0, 65_535).default(9464),
+  FRAUD_ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
+  FRAUD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  FRAUD_OTEL_ENDPOINT: z.string().url().or(z.literal('')).default(''),
+  FRAUD_TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.01),
+  FRAUD_FROM_BEGINNING: bool.default(true),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface ScorerConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupId: string;
+  readonly topics: {
+    readonly transactions: string;
+    readonly outcomes: string;
+    readonly decisions: string;
+    readonly flags: string;
+    readonly dlq: string;
+    readonly cardState: string;
+  };
+  readonly wireFormat: 'confluent' | 'plain';
+  readonly modelsDir: string;
+  readonly model: string;
+  readonly delivery: 'at-least-once' | 'exactly-once';
+  readonly maxBatch: number;
+  readonly maxFutureSkewMs: number;
+  readonly maxAmountMinor: number;
+  readonly admin: { readonly host: string; readonly port: number };
+  readonly logLevel: RawConfig['FRAUD_LOG_LEVEL'];
+  readonly otel: { readonly endpoint: string; readonly sampleRatio: number };
+  readonly fromBeginning: boolean;
+}
+
+/** Thrown when configuration is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Builds the config from an environment map. KAFKA_BROKERS is accepted as a fallback for
+ * FRAUD_KAFKA_BROKERS so the scorer joins the same broker as the tests and the demo.
+ */
+export function loadConfig(env: Record<string, string | undefined>): ScorerConfig {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  input.FRAUD_KAFKA_BROKERS ??= env.KAFKA_BROKERS ?? '';
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return deepFreeze({
+    brokers: c.FRAUD_KAFKA_BROKERS.split(','),
+    clientId: c.FRAUD_CLIENT_ID,
+    groupId: c.FRAUD_GROUP_ID,
+    topics: {
+      transactions: c.FRAUD_TOPIC_TRANSACTIONS,
+      outcomes: c.FRAUD_TOPIC_OUTCOMES,
+      decisions: c.FRAUD_TOPIC_DECISIONS,
+      flags: c.FRAUD_TOPIC_FLAGS,
+      dlq: c.FRAUD_TOPIC_DLQ,
+      cardState: c.FRAUD_TOPIC_CARD_STATE,
+    },
+    wireFormat: c.FRAUD_WIRE_FORMAT,
+    modelsDir: c.FRAUD_MODELS_DIR,
+    model: c.FRAUD_MODEL,
+    delivery: c.FRAUD_DELIVERY,
+    maxBatch: c.FRAUD_MAX_BATCH,
+    maxFutureSkewMs: c.FRAUD_MAX_FUTURE_SKEW_MS,
+    maxAmountMinor: c.FRAUD_MAX_AMOUNT_MINOR,
+    admin: { host: c.FRAUD_ADMIN_HOST, port: c.FRAUD_ADMIN_PORT },
+    logLevel: c.FRAUD_LOG_LEVEL,
+    otel: { endpoint: c.FRAUD_OTEL_ENDPOINT, sampleRatio: c.FRAUD_TRACE_SAMPLE_RATIO },
+    fromBeginning: c.FRAUD_FROM_BEGINNING,
+  });
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (v && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(value);
+}

@@ -1,0 +1,47 @@
+/**
+ * PAN detection. Card numbers are 13–19 digits that pass the Luhn check, often written with
+ * spaces or dashes. Nothing the service writes may contain one, so every string that leaves
+ * the service through a DLQ reason, a log line or a span attribute can be checked here.
+ */
+
+// Digit runs of 13–19 digits, optionally grouped by single spaces or dashes.
+const CANDIDATE = /\d(?:[ -]?\d){12,18}/g;
+
+function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** True when the text holds a 13–19 digit run that passes Luhn (a plausible card number). */
+export function containsPanLike(text: string): boolean {
+  for (const match of text.matchAll(CANDIDATE)) {
+    const digits = match[0].replace(/[ -]/g, '');
+    // Check every 13–19 long window: a PAN can hide inside a longer digit run.
+    for (let len = 13; len <= Math.min(19, digits.length); len++) {
+      for (let start = 0; start + len <= digits.length; start++) {
+        if (luhnValid(digits.slice(start, start + len))) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** Replaces every PAN-like run with a fixed marker, for text that must be written somewhere. */
+export function redactPanLike(text: string): string {
+  return text.replace(CANDIDATE, (run) => (containsPanLike(run) ? '[REDACTED-PAN]' : run));
+}
+
+/** Same check over raw bytes (an undecodable payload may still carry a PAN in ASCII). */
+export function bytesContainPanLike(bytes: Buffer): boolean {
+  return containsPanLike(bytes.toString('latin1'));
+}

@@ -1,0 +1,133 @@
+/**
+ * Loads a model artifact and refuses a bad one: unreadable or malformed manifest, ONNX bytes
+ * whose sha256 differs from the manifest, a feature list that is not the one the feature code
+ * computes, or a graph that cannot score one row. The session is created from the same bytes
+ * whose digest was verified, so what runs is what was checked.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ModelRef } from '../../../common/src/contracts.js';
+import { manifestSchema, type Manifest } from './manifest.js';
+
+/** A model artifact that cannot be served; the message says which check failed. */
+export class ModelError extends Error {
+  override name = 'ModelError';
+}
+
+/** The scoring side of a loaded model: probability of fraud for each row. */
+export interface Model {
+  readonly ref: ModelRef;
+  readonly manifest: Manifest;
+  /** rows: n × features.length float32 values, row-major. Returns P(fraud) per row. */
+  score(rows: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface Expectation {
+  features: readonly string[];
+  featureSetVersion: string;
+}
+
+/** Resolves "name/version", or models/default.json when spec is empty. */
+export async function resolveModelDir(modelsDir: string, spec: string): Promise<string> {
+  if (spec) return join(modelsDir, spec);
+  const path = join(modelsDir, 'default.json');
+  let pointer: { name?: unknown; version?: unknown };
+  try {
+    pointer = JSON.parse(await readFile(path, 'utf8')) as typeof pointer;
+  } catch (err) {
+    throw new ModelError(`cannot read ${path} (which model is the default): ${(err as Error).message}`);
+  }
+  if (typeof pointer.name !== 'string' || typeof pointer.version !== 'string') {
+    throw new ModelError(`${path} must be {"name": "...", "version": "..."}`);
+  }
+  return join(modelsDir, pointer.name, pointer.version);
+}
+
+export async function loadModel(dir: string, expect: Expectation): Promise<Model> {
+  const manifest = await readManifest(dir);
+  const bytes = await readFile(join(dir, 'model.onnx')).catch((err: Error) => {
+    throw new ModelError(`cannot read ${join(dir, 'model.onnx')}: ${err.message}`);
+  });
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== manifest.sha256) {
+    throw new ModelError(`model ${manifest.name}/${manifest.version}: sha256 of model.onnx is ${digest} but the manifest says ${manifest.sha256}; refusing a file that is not the one trained`);
+  }
+  checkFeatures(manifest, expect);
+
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  } catch (err) {
+    throw new ModelError(`model ${manifest.name}/${manifest.version}: onnxruntime refused the graph: ${(err as Error).message}`);
+  }
+  if (!session.inputNames.includes(manifest.input_name)) {
+    throw new ModelError(`model ${manifest.name}/${manifest.version}: graph has inputs [${session.inputNames.join(', ')}], manifest names ${manifest.input_name}`);
+  }
+  if (!session.outputNames.includes(manifest.output_name)) {
+    throw new ModelError(`model ${manifest.name}/${manifest.version}: graph has outputs [${session.outputNames.join(', ')}], manifest names ${manifest.output_name}`);
+  }
+
+  const width = manifest.features.length;
+  const model: Model = {
+    ref: { name: manifest.name, version: manifest.version, digest },
+    manifest,
+    async score(rows, n) {
+      const input = new ort.Tensor('float32', rows.subarray(0, n * width), [n, width]);
+      const out = await session.run({ [manifest.input_name]: input }, [manifest.output_name]);
+      const probs = out[manifest.output_name];
+      if (!probs) throw new ModelError(`model ${manifest.name}/${manifest.version} returned no ${manifest.output_name}`);
+      return fraudColumn(probs.data as Float32Array, n);
+    },
+    dispose: () => session.release(),
+  };
+
+  // One row of zeros must score to a probability: catches graphs with the wrong width or output.
+  try {
+    const [p] = await model.score(new Float32Array(width), 1);
+    if (p === undefined || !(p >= 0 && p <= 1)) throw new Error(`score ${p} is not a probability`);
+  } catch (err) {
+    await session.release();
+    throw new ModelError(`model ${manifest.name}/${manifest.version} cannot score a row of ${width} features: ${(err as Error).message}`);
+  }
+  return model;
+}
+
+async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, 'manifest.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new ModelError(`cannot read manifest ${path}: ${(err as Error).message}`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ModelError(`manifest ${path} is invalid: ${issues}`);
+  }
+  return parsed.data;
+}
+
+function checkFeatures(manifest: Manifest, expect: Expectation): void {
+  const id = `model ${manifest.name}/${manifest.version}`;
+  if (manifest.feature_set_version !== expect.featureSetVersion) {
+    throw new ModelError(`${id} was trained on feature set ${manifest.feature_set_version}, the scorer computes ${expect.featureSetVersion}`);
+  }
+  const n = Math.max(manifest.features.length, expect.features.length);
+  for (let i = 0; i < n; i++) {
+    if (manifest.features[i] !== expect.features[i]) {
+      throw new ModelError(`${id}: feature list differs from the feature code at position ${i}: manifest has ${manifest.features[i] ?? '(nothing)'}, code computes ${expect.features[i] ?? '(nothing)'}`);
+    }
+  }
+}
+
+/** Column 1 of an [n, 2] probability tensor is P(fraud). */
+function fraudColumn(data: Float32Array, n: number): Float32Array {
+  if (data.length === n) return data;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = data[i * 2 + 1] as number;
+  return out;
+}

@@ -1,0 +1,28 @@
+/**
+ * The model artifact contract: models/<name>/<version>/{model.onnx, manifest.json}. The
+ * manifest is written by services/trainer; this schema names only what serving relies on and
+ * lets the trainer add more (metrics, training description) freely.
+ */
+import { z } from 'zod';
+
+const histogram = z.object({ edges: z.array(z.number()), fractions: z.array(z.number()) });
+
+export const manifestSchema = z
+  .object({
+    name: z.string().regex(/^[\w.-]+$/),
+    version: z.string().regex(/^[\w.-]+$/),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'),
+    features: z.array(z.string()).min(1),
+    feature_set_version: z.string().min(1),
+    thresholds: z
+      .object({ review: z.number().min(0).max(1), block: z.number().min(0).max(1) })
+      .refine((t) => t.review <= t.block, 'review threshold must not exceed block threshold'),
+    threshold_rule: z.string().optional(),
+    input_name: z.string().default('features'),
+    output_name: z.string().default('probabilities'),
+    reference_histograms: z.record(z.string(), histogram).optional(),
+    metrics: z.unknown().optional(),
+  })
+  .passthrough();
+
+export type Manifest = z.infer<typeof manifestSchema>;

@@ -1,0 +1,145 @@
+/**
+ * One chunk of input records in, one output per record out: decode → features → model →
+ * decide. Every input yields exactly one result, a decision or a dead letter, in input order;
+ * that is what lets "nothing lost" be proven by set algebra over source offsets.
+ *
+ * No kafkajs here: records come in as plain values and results go out as plain values. The
+ * only effect is the feature state update inside `features.compute` (and the model call).
+ */
+import type { Codec } from '../../common/src/avro.js';
+import type { Decision, DeadLetter, SourceRef, Transaction } from '../../common/src/contracts.js';
+import { decodeTransaction, type DecodeLimits } from './decode/transaction.js';
+import { bytesContainPanLike, redactPanLike } from './decode/pan.js';
+import { InputError } from './errors.js';
+import type { Model } from './model/load.js';
+import type { Policy } from './decision/policy.js';
+
+/** A consumed record, independent of the Kafka client. */
+export interface InputRecord {
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Producer CreateTime, epoch ms as text (kafkajs's form). */
+  timestamp: string;
+}
+
+/** Computes the model-input vector for one transaction, updating whatever state it keeps. */
+export interface FeatureComputer {
+  readonly width: number;
+  readonly featureSetVersion: string;
+  /** Writes `width` values for tx at out[offset…]; called once per transaction, in input order. */
+  compute(tx: Transaction, out: Float64Array, offset: number): void;
+}
+
+export type PipelineResult =
+  | { kind: 'decision'; record: InputRecord; decision: Decision }
+  | { kind: 'dead-letter'; record: InputRecord; deadLetter: DeadLetter; safeKey: Buffer | null };
+
+export interface PipelineDeps {
+  topic: string;
+  codec: Codec<Transaction>;
+  limits: DecodeLimits;
+  /** Features for a partition: card state is partition-local. */
+  featuresFor(partition: number): FeatureComputer;
+  model: () => Model;
+  policy: () => Policy;
+  clock: () => number;
+}
+
+export interface Pipeline {
+  process(records: readonly InputRecord[]): Promise<PipelineResult[]>;
+}
+
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  let rows64 = new Float64Array(0);
+  let rows32 = new Float32Array(0);
+
+  return {
+    async process(records) {
+      const now = deps.clock();
+      const results: PipelineResult[] = new Array(records.length);
+      const scoredIdx: number[] = [];
+      const txs: Transaction[] = [];
+      const features = records.length ? deps.featuresFor(records[0]!.partition) : undefined;
+      const width = features?.width ?? 0;
+      if (rows64.length < records.length * width) {
+        rows64 = new Float64Array(records.length * width);
+        rows32 = new Float32Array(records.length * width);
+      }
+
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        try {
+          const tx = decodeTransaction(record.value, deps.codec, deps.limits, now);
+          features!.compute(tx, rows64, txs.length * width);
+          scoredIdx.push(i);
+          txs.push(tx);
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          results[i] = deadLetter(deps.topic, record, err, now);
+        }
+      }
+      if (txs.length === 0) return results;
+
+      const n = txs.length;
+      for (let j = 0; j < n * width; j++) rows32[j] = rows64[j]!;
+      const model = deps.model();
+      const policy = deps.policy();
+      const scores = await model.score(rows32, n);
+      const scoredAt = deps.clock();
+      for (let k = 0; k < n; k++) {
+        const tx = txs[k]!;
+        const record = records[scoredIdx[k]!]!;
+        const score = scores[k]!;
+        const verdict = policy.decide(score, rows64, k * width);
+        results[scoredIdx[k]!] = {
+          kind: 'decision',
+          record,
+          decision: {
+            transactionId: tx.transactionId,
+            cardToken: tx.cardToken,
+            score,
+            decision: verdict.decision,
+            reasons: verdict.reasons,
+            model: model.ref,
+            policyVersion: policy.version,
+            eventTime: tx.eventTime,
+            scoredAt,
+            source: sourceOf(deps.topic, record),
+            featureSetVersion: features!.featureSetVersion,
+            features: Array.from(rows64.subarray(k * width, (k + 1) * width)),
+          },
+        };
+      }
+      return results;
+    },
+  };
+}
+
+function sourceOf(topic: string, record: InputRecord): SourceRef {
+  return { topic, partition: record.partition, offset: Number(record.offset) };
+}
+
+/**
+ * The original bytes travel with the dead letter so it can be replayed after a fix, unless
+ * they hold a PAN-like digit run: then they are withheld, and the source reference still
+ * points at the original record.
+ */
+function deadLetter(topic: string, record: InputRecord, err: InputError, now: number): PipelineResult {
+  const unsafePayload = record.value !== null && bytesContainPanLike(record.value);
+  const safeKey = record.key && !bytesContainPanLike(record.key) ? record.key : null;
+  return {
+    kind: 'dead-letter',
+    record,
+    safeKey,
+    deadLetter: {
+      errorCode: err.code,
+      reason: redactPanLike(err.message) + (unsafePayload ? ' (payload withheld: it contains a PAN-like digit run)' : ''),
+      retryable: err.retryable,
+      source: sourceOf(topic, record),
+      payload: unsafePayload ? null : record.value,
+      failedAt: now,
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The composition root of the scorer: the only module that wires kafkajs, onnxruntime-node
+ * and avsc to the pure stages. `startScorer` is used by main.ts (the process) and by tests
+ * (in-process); it resolves once the scorer has joined its group and is consuming.
+ */
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { createCodecs } from '../../common/src/contracts.js';
+import { createKafka } from '../../common/src/kafka.js';
+import type { ScorerConfig } from './config.js';
+import { createPolicy, type Policy } from './decision/policy.js';
+import { FEATURE_NAMES, FEATURE_SET_VERSION, TerminalTable } from './features/index.js';
+import { startAdminServer } from './http/admin.js';
+import { loadModel, resolveModelDir, type Model } from './model/load.js';
+import { createPipeline } from './pipeline.js';
+import { atLeastOnceDelivery, type Delivery } from './sink/delivery.js';
+import { startOutcomesFeed, type OutcomesFeed } from './source/outcomes-table.js';
+import { runScoringLoop, type LoopStats } from './source/scoring-loop.js';
+import { createPartitionFeatures } from './state/partition-features.js';
+import type { Logger } from './telemetry/log.js';
+import { assertTopicsExist } from './source/topics.js';
+
+export interface RunningScorer {
+  readonly stats: LoopStats;
+  readonly model: Model;
+  readonly adminUrl: string;
+  /** Resolves when the consumer crashed for good; the process should exit non-zero. */
+  readonly crashed: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+export async function startScorer(config: ScorerConfig, log: Logger): Promise<RunningScorer> {
+  const model = await loadModel(await resolveModelDir(config.modelsDir, config.model), {
+    features: FEATURE_NAMES,
+    featureSetVersion: FEATURE_SET_VERSION,
+  });
+  log.info({ model: model.ref, thresholds: model.manifest.thresholds }, 'model loaded');
+  const policy = policyFor(model);
+
+  const kafka: Kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId });
+  const t = config.topics;
+  await assertTopicsExist(kafka, [t.transactions, t.outcomes, t.decisions, t.flags, t.dlq]);
+  const codecs = createCodecs(config.wireFormat);
+
+  const ready = { model: true, terminalTable: false, partitionsAssigned: false };
+  let failure: string | null = null;
+  const admin = await startAdminServer({
+    host: config.admin.host,
+    port: config.admin.port,
+    health: { liveness: () => failure, readiness: () => ({ ...ready }) },
+  });
+  log.info({ url: admin.url }, 'admin server listening');
+
+  const terminals = new TerminalTable();
+  let outcomes: OutcomesFeed | undefined;
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let delivery: Delivery | undefined;
+  const closeAll = async () => {
+    await consumer?.disconnect().catch(() => {});
+    await delivery?.close().catch(() => {});
+    await outcomes?.stop().catch(() => {});
+    await admin.close().catch(() => {});
+    await model.dispose().catch(() => {});
+  };
+
+  try {
+    outcomes = await startOutcomesFeed({ kafka, topic: t.outcomes, groupPrefix: config.groupId, codec: codecs.outcome, table: terminals, log });
+    await outcomes.restored;
+    ready.terminalTable = true;
+    log.info({ outcomes: outcomes.stats.applied }, 'terminal table restored');
+
+    const partitions = createPartitionFeatures(terminals);
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    consumer = kafka.consumer({ groupId: config.groupId, readUncommitted: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    await consumer.connect();
+    delivery = atLeastOnceDelivery(producer, consumer);
+
+    const c = consumer;
+    c.on(c.events.GROUP_JOIN, ({ payload }) => {
+      const mine = (payload.memberAssignment[t.transactions] ?? []) as number[];
+      partitions.retain(mine);
+      ready.partitionsAssigned = mine.length > 0;
+      log.info({ partitions: mine, generation: payload.groupId }, 'partitions assigned');
+    });
+    const crashed = new Promise<Error>((resolve) => {
+      c.on(c.events.CRASH, ({ payload }) => {
+        // kafkajs may restart the consumer itself for retriable errors; only a final crash counts.
+        if (payload.restart) return;
+        failure = `consumer crashed: ${payload.error.message}`;
+        resolve(payload.error);
+      });
+    });
+
+    const pipeline = createPipeline({
+      topic: t.transactions,
+      codec: codecs.transaction,
+      limits: { maxFutureSkewMs: config.maxFutureSkewMs, maxAmountMinor: config.maxAmountMinor },
+      featuresFor: (p) => partitions.featuresFor(p),
+      model: () => model,
+      policy: () => policy,
+      clock: Date.now,
+    });
+    const stats = await runScoringLoop({
+      consumer: c,
+      topic: t.transactions,
+      fromBeginning: config.fromBeginning,
+      maxBatch: config.maxBatch,
+      pipeline,
+      delivery,
+      topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq },
+      codecs,
+    });
+    return {
+      stats,
+      model,
+      adminUrl: admin.url,
+      crashed,
+      stop: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function policyFor(model: Model): Policy {
+  const idx = (name: string) => FEATURE_NAMES.indexOf(name as (typeof FEATURE_NAMES)[number]);
+  return createPolicy(model.manifest.thresholds, {
+    amount: idx('TX_AMOUNT'),
+    cardAvgAmount30d: idx('CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW'),
+    cardTxCount1d: idx('CUSTOMER_ID_NB_TX_1DAY_WINDOW'),
+    terminalRisk7d: idx('TERMINAL_ID_RISK_7DAY_WINDOW'),
+    terminalRisk30d: idx('TERMINAL_ID_RISK_30DAY_WINDOW'),
+  }, `${model.ref.name}/${model.ref.version}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * Pipeline results → Kafka messages. Every decision goes to the decisions topic; REVIEW and
+ * BLOCK also go to the flags topic; dead letters go to the DLQ. Keys keep the card's order
+ * (card token); headers carry the source position and the input's publish time so that
+ * latency and audits need no join.
+ */
+import type { Decision, DeadLetter } from '../../../common/src/contracts.js';
+import type { Codec } from '../../../common/src/avro.js';
+import type { PipelineResult } from '../pipeline.js';
+
+export interface OutMessage {
+  key: Buffer | string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  partition?: number;
+}
+
+export interface TopicMessages {
+  topic: string;
+  messages: OutMessage[];
+}
+
+export interface OutputTopics {
+  decisions: string;
+  flags: string;
+  dlq: string;
+}
+
+export interface OutputCodecs {
+  decision: Codec<Decision>;
+  deadLetter: Codec<DeadLetter>;
+}
+
+/** Header names shared by every producer and consumer of our topics. */
+export const HEADERS = {
+  sourceTopic: 'fs-source-topic',
+  sourcePartition: 'fs-source-partition',
+  sourceOffset: 'fs-source-offset',
+  /** The input record's CreateTime (epoch ms): end-to-end latency starts here. */
+  sourceTimestamp: 'fs-source-ts',
+  decision: 'fs-decision',
+  errorCode: 'fs-error-code',
+  traceparent: 'traceparent',
+} as const;
+
+export function toMessages(results: readonly PipelineResult[], topics: OutputTopics, codecs: OutputCodecs): TopicMessages[] {
+  const decisions: OutMessage[] = [];
+  const flags: OutMessage[] = [];
+  const dlq: OutMessage[] = [];
+  for (const r of results) {
+    const headers: Record<string, string> = {
+      [HEADERS.sourceTopic]: r.kind === 'decision' ? r.decision.source.topic : r.deadLetter.source.topic,
+      [HEADERS.sourcePartition]: String(r.record.partition),
+      [HEADERS.sourceOffset]: r.record.offset,
+      [HEADERS.sourceTimestamp]: r.record.timestamp,
+    };
+    if (r.kind === 'decision') {
+      headers[HEADERS.decision] = r.decision.decision;
+      const msg: OutMessage = { key: r.decision.cardToken, value: codecs.decision.encode(r.decision), headers };
+      decisions.push(msg);
+      if (r.decision.decision !== 'ALLOW') flags.push(msg);
+    } else {
+      headers[HEADERS.errorCode] = r.deadLetter.errorCode;
+      dlq.push({ key: r.safeKey, value: codecs.deadLetter.encode(r.deadLetter), headers });
+    }
+  }
+  const out: TopicMessages[] = [];
+  if (decisions.length) out.push({ topic: topics.decisions, messages: decisions });
+  if (flags.length) out.push({ topic: topics.flags, messages: flags });
+  if (dlq.length) out.push({ topic: topics.dlq, messages: dlq });
+  return out;
+}

@@ -1,0 +1,71 @@
+/**
+ * The consumer loop: kafkajs eachBatch, split into bounded chunks, each chunk processed by
+ * the pipeline and handed to the delivery together with the offset to commit. Offsets are
+ * never auto-committed: a position is committed only with (or after) the outputs it produced.
+ */
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { InputRecord, Pipeline } from '../pipeline.js';
+import type { Delivery } from '../sink/delivery.js';
+import { toMessages, type OutputCodecs, type OutputTopics } from '../sink/messages.js';
+
+export interface LoopStats {
+  scored: number;
+  flagged: number;
+  deadLettered: number;
+  chunks: number;
+}
+
+export interface ScoringLoopDeps {
+  consumer: Consumer;
+  topic: string;
+  fromBeginning: boolean;
+  maxBatch: number;
+  pipeline: Pipeline;
+  delivery: Delivery;
+  topics: OutputTopics;
+  codecs: OutputCodecs;
+  /** Called after each chunk is delivered (metrics, progress). */
+  onChunk?(partition: number, results: Awaited<ReturnType<Pipeline['process']>>, elapsedMs: number): void;
+}
+
+export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> {
+  const stats: LoopStats = { scored: 0, flagged: 0, deadLettered: 0, chunks: 0 };
+  await deps.consumer.subscribe({ topic: deps.topic, fromBeginning: deps.fromBeginning });
+  await deps.consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    // Partitions are processed one at a time: features for one chunk are computed and scored
+    // synchronously, so more concurrency would only interleave, not parallelise.
+    partitionsConsumedConcurrently: 1,
+    eachBatch: (payload) => handleBatch(deps, stats, payload),
+  });
+  return stats;
+}
+
+async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: EachBatchPayload): Promise<void> {
+  const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+  const { partition } = batch;
+  for (let start = 0; start < batch.messages.length; start += deps.maxBatch) {
+    if (!isRunning() || isStale()) return;
+    const started = performance.now();
+    const chunk = batch.messages.slice(start, start + deps.maxBatch);
+    const records: InputRecord[] = chunk.map((m) => ({ partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
+    const results = await deps.pipeline.process(records);
+    const last = chunk[chunk.length - 1]!.offset;
+    await deps.delivery.deliver(partition, toMessages(results, deps.topics, deps.codecs), {
+      topic: batch.topic,
+      partition,
+      offset: (BigInt(last) + 1n).toString(),
+    });
+    resolveOffset(last);
+    for (const r of results) {
+      if (r.kind === 'decision') {
+        stats.scored++;
+        if (r.decision.decision !== 'ALLOW') stats.flagged++;
+      } else stats.deadLettered++;
+    }
+    stats.chunks++;
+    deps.onChunk?.(partition, results, performance.now() - started);
+    await heartbeat();
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Topic checks and creation. The scorer never creates topics (partition counts and compaction
+ * are an operator's choice); it refuses to start when one is missing, naming it.
+ */
+import type { Kafka, ITopicConfig } from 'kafkajs';
+
+export async function assertTopicsExist(kafka: Kafka, topics: readonly string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length) throw new Error(`topic(s) missing: ${missing.join(', ')} (create them with \`fraudscore topics\`)`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface TopicPlan {
+  transactions: string;
+  outcomes: string;
+  decisions: string;
+  flags: string;
+  dlq: string;
+  cardState: string;
+}
+
+/** Every topic the system uses, with partitions and configs; the card-state changelog is compacted and co-partitioned with the input. */
+export function topicSpecs(names: TopicPlan, partitions: number): ITopicConfig[] {
+  const keep = (days: number) => ({ name: 'retention.ms', value: String(days * 86_400_000) });
+  return [
+    { topic: names.transactions, numPartitions: partitions, configEntries: [keep(7)] },
+    { topic: names.outcomes, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] },
+    { topic: names.decisions, numPartitions: partitions, configEntries: [keep(30)] },
+    { topic: names.flags, numPartitions: partitions, configEntries: [keep(30)] },
+    { topic: names.dlq, numPartitions: 1, configEntries: [keep(30)] },
+    { topic: names.cardState, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+  ];
+}
+
+/** Creates whatever is missing; existing topics are left as they are. Returns the created names. */
+export async function ensureTopics(kafka: Kafka, specs: ITopicConfig[]): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const todo = specs.filter((s) => !existing.has(s.topic));
+    if (todo.length) await admin.createTopics({ topics: todo, waitForLeaders: true });
+    return todo.map((s) => s.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}

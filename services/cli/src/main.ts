@@ -5,6 +5,8 @@
  */
 import { Command } from 'commander';
 import { registerDemo } from './commands/demo.js';
+import { registerEvaluate } from './commands/evaluate.js';
+import { registerFeatures } from './commands/features.js';
 import { registerPublish } from './commands/publish.js';
 import { registerScorer } from './commands/scorer.js';
 import { registerSimulate } from './commands/simulate.js';
@@ -21,6 +23,8 @@ registerSimulate(program);
 registerPublish(program);
 registerTail(program);
 registerDemo(program);
+registerFeatures(program);
+registerEvaluate(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`fraudscore: ${err instanceof Error ? err.message : String(err)}\n`);

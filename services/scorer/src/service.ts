@@ -12,9 +12,10 @@ import { FEATURE_NAMES, FEATURE_SET_VERSION, TerminalTable } from './features/in
 import { startAdminServer } from './http/admin.js';
 import { loadModel, resolveModelDir, type Model } from './model/load.js';
 import { createPipeline } from './pipeline.js';
-import { atLeastOnceDelivery, type Delivery } from './sink/delivery.js';
+import { atLeastOnceDelivery, exactlyOnceDelivery, type Delivery } from './sink/delivery.js';
 import { startOutcomesFeed, type OutcomesFeed } from './source/outcomes-table.js';
 import { runScoringLoop, type LoopStats } from './source/scoring-loop.js';
+import { changelogMessages, restoreCardState } from './state/changelog.js';
 import { createPartitionFeatures } from './state/partition-features.js';
 import type { Logger } from './telemetry/log.js';
 import { assertTopicsExist } from './source/topics.js';
@@ -38,15 +39,16 @@ export async function startScorer(config: ScorerConfig, log: Logger): Promise<Ru
 
   const kafka: Kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId });
   const t = config.topics;
-  await assertTopicsExist(kafka, [t.transactions, t.outcomes, t.decisions, t.flags, t.dlq]);
+  await assertTopicsExist(kafka, [t.transactions, t.outcomes, t.decisions, t.flags, t.dlq, t.cardState]);
   const codecs = createCodecs(config.wireFormat);
 
   const ready = { model: true, terminalTable: false, partitionsAssigned: false };
   let failure: string | null = null;
+  let allRestored = () => false;
   const admin = await startAdminServer({
     host: config.admin.host,
     port: config.admin.port,
-    health: { liveness: () => failure, readiness: () => ({ ...ready }) },
+    health: { liveness: () => failure, readiness: () => ({ ...ready, cardStateRestored: ready.partitionsAssigned && allRestored() }) },
   });
   log.info({ url: admin.url }, 'admin server listening');
 
@@ -67,29 +69,50 @@ export async function startScorer(config: ScorerConfig, log: Logger): Promise<Ru
     outcomes = await startOutcomesFeed({ kafka, topic: t.outcomes, groupPrefix: config.groupId, codec: codecs.outcome, table: terminals, log });
     await outcomes.restored;
     ready.terminalTable = true;
-    log.info({ outcomes: outcomes.stats.applied }, 'terminal table restored');
+    log.info({ outcomes: outcomes.stats.read }, 'terminal table restored');
 
-    const partitions = createPartitionFeatures(terminals);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
     consumer = kafka.consumer({ groupId: config.groupId, readUncommitted: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     await consumer.connect();
-    delivery = atLeastOnceDelivery(producer, consumer);
+    const eos =
+      config.delivery === 'exactly-once'
+        ? exactlyOnceDelivery({
+            groupId: config.groupId,
+            topic: t.transactions,
+            producerFor: (transactionalId) => kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, createPartitioner: Partitioners.DefaultPartitioner }),
+          })
+        : undefined;
+    if (eos) delivery = eos;
+    else {
+      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      delivery = atLeastOnceDelivery(producer, consumer);
+    }
 
     const c = consumer;
+    let fatal: (err: Error) => void = () => {};
+    const crashed = new Promise<Error>((resolve) => (fatal = resolve));
+    c.on(c.events.CRASH, ({ payload }) => {
+      // kafkajs may restart the consumer itself for retriable errors; only a final crash counts.
+      if (payload.restart) return;
+      failure = `consumer crashed: ${payload.error.message}`;
+      fatal(payload.error);
+    });
+    const partitions = createPartitionFeatures(terminals, async (stores) => {
+      const started = Date.now();
+      const cards = await restoreCardState(kafka, t.cardState, config.groupId, stores);
+      log.info({ partitions: [...stores.keys()], cards, ms: Date.now() - started }, 'card state restored');
+      return cards;
+    });
+    allRestored = () => partitions.allRestored();
     c.on(c.events.GROUP_JOIN, ({ payload }) => {
       const mine = (payload.memberAssignment[t.transactions] ?? []) as number[];
-      partitions.retain(mine);
-      ready.partitionsAssigned = mine.length > 0;
-      log.info({ partitions: mine, generation: payload.groupId }, 'partitions assigned');
-    });
-    const crashed = new Promise<Error>((resolve) => {
-      c.on(c.events.CRASH, ({ payload }) => {
-        // kafkajs may restart the consumer itself for retriable errors; only a final crash counts.
-        if (payload.restart) return;
-        failure = `consumer crashed: ${payload.error.message}`;
-        resolve(payload.error);
+      partitions.assign(mine);
+      eos?.assign(mine).catch((err: Error) => {
+        failure = `cannot open transactional producers: ${err.message}`;
+        fatal(err);
       });
+      ready.partitionsAssigned = mine.length > 0;
+      log.info({ partitions: mine }, 'partitions assigned');
     });
 
     const pipeline = createPipeline({
@@ -110,6 +133,8 @@ export async function startScorer(config: ScorerConfig, log: Logger): Promise<Ru
       delivery,
       topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq },
       codecs,
+      beforeBatch: (p) => partitions.ready(p),
+      stateUpdates: (p) => changelogMessages(t.cardState, p, partitions.cardsOf(p)!, partitions.takeTouched(p)),
     });
     return {
       stats,

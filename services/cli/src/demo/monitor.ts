@@ -62,5 +62,8 @@ export async function startMonitor(kafka: Kafka, topics: { decisions: string; dl
 export function percentile(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;
   const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  // Round q·n to 9 decimals first: 0.07 × 100 is 7.000000000000001 in binary floating point,
+  // and its ceiling would pick rank 8 instead of 7.
+  const rank = Math.ceil(Math.round(q * sorted.length * 1e9) / 1e9);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }

@@ -4,13 +4,16 @@
  * the service through a DLQ reason, a log line or a span attribute can be checked here.
  */
 
-// Digit runs of 13–19 digits, optionally grouped by single spaces or dashes.
-const CANDIDATE = /\d(?:[ -]?\d){12,18}/g;
+// Whole digit runs of 13 or more digits, optionally grouped by single spaces or dashes. The run
+// is not capped at 19: a capped match would split a longer run and miss a PAN straddling the
+// split (and redaction would leave the rest of the run behind). Windows are checked below.
+const CANDIDATE = /\d(?:[ -]?\d){12,}/g;
 
-function luhnValid(digits: string): boolean {
+/** Luhn check of digits[start, end), without copying the window. */
+function luhnValid(digits: string, start: number, end: number): boolean {
   let sum = 0;
   let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
+  for (let i = end - 1; i >= start; i--) {
     let d = digits.charCodeAt(i) - 48;
     if (double) {
       d *= 2;
@@ -29,7 +32,7 @@ export function containsPanLike(text: string): boolean {
     // Check every 13–19 long window: a PAN can hide inside a longer digit run.
     for (let len = 13; len <= Math.min(19, digits.length); len++) {
       for (let start = 0; start + len <= digits.length; start++) {
-        if (luhnValid(digits.slice(start, start + len))) return true;
+        if (luhnValid(digits, start, start + len)) return true;
       }
     }
   }

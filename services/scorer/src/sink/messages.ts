@@ -10,7 +10,8 @@ import type { PipelineResult } from '../pipeline.js';
 
 export interface OutMessage {
   key: Buffer | string | null;
-  value: Buffer;
+  /** null is a tombstone (compacted changelog). */
+  value: Buffer | null;
   headers: Record<string, string>;
   partition?: number;
 }

@@ -6,7 +6,7 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { InputRecord, Pipeline } from '../pipeline.js';
 import type { Delivery } from '../sink/delivery.js';
-import { toMessages, type OutputCodecs, type OutputTopics } from '../sink/messages.js';
+import { toMessages, type OutputCodecs, type OutputTopics, type TopicMessages } from '../sink/messages.js';
 
 export interface LoopStats {
   scored: number;
@@ -24,6 +24,10 @@ export interface ScoringLoopDeps {
   delivery: Delivery;
   topics: OutputTopics;
   codecs: OutputCodecs;
+  /** Awaited before a partition's batch is processed (its state must be restored). */
+  beforeBatch?(partition: number): Promise<void>;
+  /** State records (changelog) to deliver with a chunk's outputs. */
+  stateUpdates?(partition: number): TopicMessages | undefined;
   /** Called after each chunk is delivered (metrics, progress). */
   onChunk?(partition: number, results: Awaited<ReturnType<Pipeline['process']>>, elapsedMs: number): void;
 }
@@ -45,6 +49,7 @@ export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> 
 async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: EachBatchPayload): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
   const { partition } = batch;
+  await deps.beforeBatch?.(partition);
   for (let start = 0; start < batch.messages.length; start += deps.maxBatch) {
     if (!isRunning() || isStale()) return;
     const started = performance.now();
@@ -52,7 +57,10 @@ async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: Eac
     const records: InputRecord[] = chunk.map((m) => ({ partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
     const results = await deps.pipeline.process(records);
     const last = chunk[chunk.length - 1]!.offset;
-    await deps.delivery.deliver(partition, toMessages(results, deps.topics, deps.codecs), {
+    const outputs = toMessages(results, deps.topics, deps.codecs);
+    const state = deps.stateUpdates?.(partition);
+    if (state) outputs.push(state);
+    await deps.delivery.deliver(partition, outputs, {
       topic: batch.topic,
       partition,
       offset: (BigInt(last) + 1n).toString(),

@@ -1,26 +1,45 @@
 /**
  * Card state is partition-local: input is keyed by card token, so one partition holds whole
  * card histories. Each assigned partition gets its own card store and feature engine; the
- * terminal table is shared (every instance reads all outcomes). When a rebalance takes a
- * partition away, its card state is dropped: the new owner restores it from the changelog.
+ * terminal table is shared (every instance reads all outcomes). On assignment a partition's
+ * store is restored from the changelog before any of its events is scored; when a rebalance
+ * takes a partition away, its store is dropped (the new owner restores it).
  */
 import { CardStore, createFeatureEngine, FEATURE_NAMES, FEATURE_SET_VERSION, type TerminalTable } from '../features/index.js';
 import type { FeatureComputer } from '../pipeline.js';
 
 export interface PartitionFeatures {
+  /** Call only after `ready(partition)` resolved. */
   featuresFor(partition: number): FeatureComputer;
   cardsOf(partition: number): CardStore | undefined;
-  /** Keeps the listed partitions' state and drops the rest. */
-  retain(partitions: readonly number[]): void;
+  /** Cards whose state changed since the last call, for the changelog. */
+  takeTouched(partition: number): Set<string>;
+  /** Adopts a new assignment: drops revoked partitions, restores new ones (in the background). */
+  assign(partitions: readonly number[]): void;
+  /** Resolves when the partition's state is restored; rejects if restoring failed. */
+  ready(partition: number): Promise<void>;
+  /** True when every assigned partition is restored. */
+  allRestored(): boolean;
 }
 
-export function createPartitionFeatures(terminals: TerminalTable): PartitionFeatures {
-  const byPartition = new Map<number, { cards: CardStore; computer: FeatureComputer }>();
+interface Entry {
+  cards: CardStore;
+  computer: FeatureComputer;
+  touched: Set<string>;
+  restored: Promise<void>;
+  done: boolean;
+}
+
+export type Restore = (stores: Map<number, CardStore>) => Promise<number>;
+
+export function createPartitionFeatures(terminals: TerminalTable, restore: Restore): PartitionFeatures {
+  const byPartition = new Map<number, Entry>();
   const scratch = new Float64Array(FEATURE_NAMES.length);
 
-  const create = (partition: number) => {
+  const create = (restoring: Promise<void>): Entry => {
     const cards = new CardStore();
     const engine = createFeatureEngine({ cards, terminals });
+    const touched = new Set<string>();
     const computer: FeatureComputer = {
       width: FEATURE_NAMES.length,
       featureSetVersion: FEATURE_SET_VERSION,
@@ -29,19 +48,47 @@ export function createPartitionFeatures(terminals: TerminalTable): PartitionFeat
         terminals.advanceTo(tx.eventTime);
         engine.compute(tx, scratch);
         out.set(scratch, offset);
+        touched.add(tx.cardToken);
       },
     };
-    const entry = { cards, computer };
-    byPartition.set(partition, entry);
+    const entry: Entry = { cards, computer, touched, restored: restoring, done: false };
+    restoring.then(() => (entry.done = true), () => {});
     return entry;
   };
 
   return {
-    featuresFor: (p) => (byPartition.get(p) ?? create(p)).computer,
+    featuresFor(p) {
+      const entry = byPartition.get(p);
+      if (!entry?.done) throw new Error(`partition ${p} is not assigned or not restored yet`);
+      return entry.computer;
+    },
     cardsOf: (p) => byPartition.get(p)?.cards,
-    retain(partitions) {
+    takeTouched(p) {
+      const entry = byPartition.get(p);
+      if (!entry) return new Set();
+      const out = new Set(entry.touched);
+      entry.touched.clear();
+      return out;
+    },
+    assign(partitions) {
       const keep = new Set(partitions);
       for (const p of [...byPartition.keys()]) if (!keep.has(p)) byPartition.delete(p);
+      const fresh = partitions.filter((p) => !byPartition.has(p));
+      if (fresh.length === 0) return;
+      const stores = new Map<number, CardStore>();
+      let release: () => void = () => {};
+      let fail: (e: unknown) => void = () => {};
+      const restoring = new Promise<void>((resolve, reject) => ((release = resolve), (fail = reject)));
+      for (const p of fresh) {
+        const entry = create(restoring);
+        byPartition.set(p, entry);
+        stores.set(p, entry.cards);
+      }
+      restore(stores).then(() => release(), fail);
     },
+    ready(p) {
+      return byPartition.get(p)?.restored ?? Promise.reject(new Error(`partition ${p} is not assigned`));
+    },
+    allRestored: () => [...byPartition.values()].every((e) => e.done),
   };
 }

@@ -1,0 +1,108 @@
+/**
+ * End to end on the real broker: simulated traffic plus one poison record of every kind goes
+ * in; every input position comes out exactly once, as a decision or a dead letter with the
+ * expected code; flags are exactly the REVIEW/BLOCK decisions; nothing written holds a PAN.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Partitioners, type Kafka } from 'kafkajs';
+import { createCodecs, type Decision, type DeadLetter } from '../../../services/common/src/contracts.js';
+import { loadConfig } from '../../../services/scorer/src/config.js';
+import { bytesContainPanLike } from '../../../services/scorer/src/decode/pan.js';
+import { startScorer, type RunningScorer } from '../../../services/scorer/src/service.js';
+import { createLogger } from '../../../services/scorer/src/telemetry/log.js';
+import { simulate, publishEvents, type SimEvent } from '../../../services/simulator/src/index.js';
+import { EXPECTED_CODE, POISON_KINDS, poisonRecord } from '../../../services/simulator/src/poison.js';
+import { brokers, deleteTopics, freshTopics, readTopic, testKafka, type TestTopics } from '../../helpers/kafka.js';
+
+const codecs = createCodecs('confluent');
+
+describe('scorer on a real broker', () => {
+  let kafka: Kafka;
+  let topics: TestTopics;
+  let scorer: RunningScorer;
+  let transactions = 0;
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    topics = await freshTopics(kafka, 2);
+    const events: SimEvent[] = [...simulate({ seed: 7, customers: 150, terminals: 300, days: 12 })];
+    const stats = await publishEvents(kafka, events, { topics });
+    transactions = stats.transactions;
+
+    const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const sample = events.find((e) => e.kind === 'transaction')!;
+    if (sample.kind !== 'transaction') throw new Error('no transaction');
+    await producer.send({
+      topic: topics.transactions,
+      acks: -1,
+      messages: POISON_KINDS.map((kind) => ({ ...poisonRecord(kind, { ...sample.tx, transactionId: `poison-${kind}` }), headers: { 'poison-kind': kind } })),
+    });
+    await producer.disconnect();
+
+    const config = loadConfig({
+      FRAUD_KAFKA_BROKERS: brokers(),
+      FRAUD_GROUP_ID: topics.group,
+      FRAUD_TOPIC_TRANSACTIONS: topics.transactions,
+      FRAUD_TOPIC_OUTCOMES: topics.outcomes,
+      FRAUD_TOPIC_DECISIONS: topics.decisions,
+      FRAUD_TOPIC_FLAGS: topics.flags,
+      FRAUD_TOPIC_DLQ: topics.dlq,
+      FRAUD_TOPIC_CARD_STATE: topics.cardState,
+      FRAUD_ADMIN_PORT: '0',
+      FRAUD_ADMIN_HOST: '127.0.0.1',
+      FRAUD_LOG_LEVEL: 'warn',
+    });
+    scorer = await startScorer(config, createLogger('warn'));
+  });
+
+  afterAll(async () => {
+    await scorer?.stop();
+    if (topics) await deleteTopics(kafka, topics);
+  });
+
+  it('gives every input exactly one output, dead-letters poison with the right code, and flags REVIEW/BLOCK only', async () => {
+    const inputs = transactions + POISON_KINDS.length;
+    const [decisions, dlq] = await Promise.all([
+      readTopic(kafka, topics.decisions, transactions),
+      readTopic(kafka, topics.dlq, POISON_KINDS.length),
+    ]);
+    expect(decisions.length).toBe(transactions);
+    expect(dlq.length).toBe(POISON_KINDS.length);
+
+    const positions = new Set<string>();
+    const decoded: Decision[] = decisions.map((r) => codecs.decision.decode(r.value!));
+    for (const d of decoded) positions.add(`${d.source.partition}@${d.source.offset}`);
+    const letters: DeadLetter[] = dlq.map((r) => codecs.deadLetter.decode(r.value!));
+    for (const l of letters) positions.add(`${l.source.partition}@${l.source.offset}`);
+    expect(positions.size).toBe(inputs);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topics.transactions);
+    await admin.disconnect();
+    expect(ends.reduce((s, p) => s + Number(p.high), 0)).toBe(inputs);
+
+    const codes = letters.map((l) => l.errorCode).sort();
+    expect(codes).toEqual(POISON_KINDS.map((k) => EXPECTED_CODE[k]).sort());
+    for (const l of letters) expect(l.source.topic).toBe(topics.transactions);
+
+    const flagged = decoded.filter((d) => d.decision !== 'ALLOW');
+    expect(flagged.length).toBeGreaterThan(0);
+    const flags = await readTopic(kafka, topics.flags, flagged.length);
+    expect(flags.length).toBe(flagged.length);
+    const flagIds = new Set(flags.map((r) => codecs.decision.decode(r.value!).transactionId));
+    expect(flagIds).toEqual(new Set(flagged.map((d) => d.transactionId)));
+
+    for (const d of decoded) {
+      expect(d.features).toHaveLength(15);
+      expect(d.model.digest).toBe(scorer.model.ref.digest);
+      expect(d.score).toBeGreaterThanOrEqual(0);
+      expect(d.score).toBeLessThanOrEqual(1);
+    }
+    for (const r of [...decisions, ...dlq, ...flags]) {
+      expect(bytesContainPanLike(r.value!)).toBe(false);
+      expect(r.key ? bytesContainPanLike(r.key) : false).toBe(false);
+    }
+  });
+});

@@ -3,10 +3,11 @@
  * (deploy/local/kafka.sh), which is stopped again at the end if the demo started it.
  */
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../common/src/paths.js';
 import { configuredBrokers } from './env.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../deploy/local/kafka.sh', import.meta.url));
+const SCRIPT = join(PROJECT_ROOT, 'deploy/local/kafka.sh');
 
 export interface BrokerHandle {
   brokers: string[];

@@ -8,10 +8,10 @@
  */
 import avro from 'avsc';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './paths.js';
 
-export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas');
+export const SCHEMAS_DIR = join(PROJECT_ROOT, 'schemas');
 
 export type WireFormat = 'confluent' | 'plain';
 export type CodecErrorCode = 'BAD_MAGIC_BYTE' | 'UNKNOWN_SCHEMA_ID' | 'INCOMPATIBLE_SCHEMA' | 'MALFORMED_AVRO';

@@ -13,7 +13,7 @@
  * does not allocate and free the same chunk over and over.
  */
 
-const CHUNK_WORDS = 1 << 16;
+const CHUNK_WORDS = 1 << 14;
 
 export class BlockPools {
   private readonly chunks: Uint32Array[][] = [];

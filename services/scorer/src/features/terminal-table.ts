@@ -4,10 +4,11 @@
  *
  * Watermark rule: an outcome may inform an event at time t only if its knownAt <= t. Every
  * scorer instance reads the whole outcomes stream; outcomes wait in a buffer ordered by
- * knownAt and are applied once the event-time watermark (the largest event time passed to
- * advanceTo) reaches their knownAt. Each stored entry keeps its own knownAt, so a query at
- * t < watermark (a partition lagging behind the others) still sees exactly the outcomes
- * with knownAt <= t: the answer does not depend on how partitions interleave.
+ * knownAt (pending-outcomes.ts) and are applied once the event-time watermark (the largest
+ * event time passed to advanceTo) reaches their knownAt. Each stored entry keeps its own
+ * knownAt, so a query at t < watermark (a partition lagging behind the others) still sees
+ * exactly the outcomes with knownAt <= t: the answer does not depend on how partitions
+ * interleave.
  *
  * Storage: 12 bytes per outcome in a SeriesSlab: time offset of the transaction's event time,
  * the label delay (knownAt - eventTime) and a 31-bit hash of the transaction id with the
@@ -15,6 +16,7 @@
  * restart) be recognised and skipped instead of counted twice.
  */
 import { DAY_MS, MAX_WINDOW_MS, TERMINAL_DELAY_MS } from './feature-set.js';
+import { PendingOutcomes } from './pending-outcomes.js';
 import { MAX_SPAN_MS, SeriesSlab } from './series-slab.js';
 import type { TransactionOutcome } from '../../../common/src/contracts.js';
 
@@ -58,8 +60,9 @@ export class TerminalTable {
   private readonly slab = new SeriesSlab(3);
   private readonly ids = new Map<string, number>();
   private readonly retainMs: number;
-  private pending: (OutcomeInput | undefined)[] = [];
-  private pendingHead = 0;
+  private readonly pending = new PendingOutcomes();
+  /** Pending rows per terminal series: sweep() must not free a series they point to. */
+  private pendingRefs = new Int32Array(64);
   private mark = -Infinity;
   private readonly counters: TerminalTableStats = { received: 0, applied: 0, duplicates: 0, late: 0, expired: 0, invalid: 0 };
 
@@ -82,17 +85,17 @@ export class TerminalTable {
 
   /** Outcomes received whose knownAt the watermark has not reached. */
   get pendingCount(): number {
-    return this.pending.length - this.pendingHead;
+    return this.pending.size;
   }
 
-  /** Number of terminals with stored outcomes. */
+  /** Number of terminals known (with stored or pending outcomes, until sweep()). */
   get size(): number {
     return this.ids.size;
   }
 
-  /** Bytes held in typed arrays; excludes Map keys and the pending buffer. */
+  /** Bytes held in typed arrays (entries and pending buffer); excludes Map keys. */
   bytesUsed(): number {
-    return this.slab.bytesUsed();
+    return this.slab.bytesUsed() + this.pending.bytes() + this.pendingRefs.byteLength;
   }
 
   /**
@@ -106,25 +109,20 @@ export class TerminalTable {
       this.counters.invalid++;
       return;
     }
+    const id = this.seriesFor(outcome.terminalId);
+    const tag = hash31(outcome.transactionId) * 2 + (outcome.isFraud ? 1 : 0);
     if (knownAt <= this.mark) {
       this.counters.late++;
-      this.apply(outcome);
+      this.apply(id, eventTime, knownAt, tag);
       return;
     }
-    const pending = this.pending;
-    const last = pending.length > this.pendingHead ? pending[pending.length - 1] : undefined;
-    if (last === undefined || last.knownAt <= knownAt) {
-      pending.push(outcome); // the usual case: the topic is published in knownAt order
-      return;
+    if (id >= this.pendingRefs.length) {
+      const grown = new Int32Array(Math.max(id + 1, this.pendingRefs.length * 2));
+      grown.set(this.pendingRefs);
+      this.pendingRefs = grown;
     }
-    // Out of order: insert after every outcome with knownAt <= this one (upper bound).
-    let lo = this.pendingHead, hi = pending.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((pending[mid] as OutcomeInput).knownAt <= knownAt) lo = mid + 1;
-      else hi = mid;
-    }
-    pending.splice(lo, 0, outcome);
+    this.pendingRefs[id]++;
+    this.pending.push(knownAt, eventTime, id, tag);
   }
 
   /** Moves the watermark to t (never back) and applies the outcomes it now covers. */
@@ -132,22 +130,11 @@ export class TerminalTable {
     if (!(t > this.mark)) return;
     this.mark = t;
     const pending = this.pending;
-    let head = this.pendingHead;
-    while (head < pending.length) {
-      const next = pending[head] as OutcomeInput;
-      if (next.knownAt > t) break;
-      pending[head++] = undefined; // let the decoded object go
-      this.apply(next);
+    while (pending.nextKnownAt() <= t) {
+      pending.shift();
+      this.pendingRefs[pending.shiftedSeries]--;
+      this.apply(pending.shiftedSeries, pending.shiftedEventTime, pending.shiftedKnownAt, pending.shiftedTag);
     }
-    if (head === pending.length) {
-      pending.length = 0;
-      head = 0;
-    } else if (head > 4096 && head * 2 > pending.length) {
-      pending.copyWithin(0, head);
-      pending.length -= head;
-      head = 0;
-    }
-    this.pendingHead = head;
   }
 
   /**
@@ -200,7 +187,7 @@ export class TerminalTable {
     let removed = 0;
     for (const [terminalId, id] of this.ids) {
       this.slab.evictThrough(id, horizon);
-      if (this.slab.lengthOf(id) > 0) continue;
+      if (this.slab.lengthOf(id) > 0 || (this.pendingRefs[id] ?? 0) > 0) continue;
       this.slab.release(id);
       this.ids.delete(terminalId);
       removed++;
@@ -208,26 +195,29 @@ export class TerminalTable {
     return removed;
   }
 
-  private apply(outcome: OutcomeInput): void {
+  private seriesFor(terminalId: string): number {
+    let id = this.ids.get(terminalId);
+    if (id === undefined) {
+      id = this.slab.create();
+      this.ids.set(terminalId, id);
+    }
+    return id;
+  }
+
+  /** tag = 31-bit transaction-id hash * 2 + fraud bit. */
+  private apply(id: number, eventTime: number, knownAt: number, tag: number): void {
     const horizon = this.mark - this.retainMs;
-    const eventTime = outcome.eventTime;
     if (eventTime <= horizon) {
       this.counters.expired++;
       return;
     }
-    let id = this.ids.get(outcome.terminalId);
-    if (id === undefined) {
-      id = this.slab.create();
-      this.ids.set(outcome.terminalId, id);
-    }
     this.slab.evictThrough(id, horizon);
-    const hash = hash31(outcome.transactionId);
-    if (this.isStored(id, eventTime, hash)) {
+    if (this.isStored(id, eventTime, tag >>> 1)) {
       this.counters.duplicates++;
       return;
     }
     // Fits: eventTime <= knownAt <= watermark and every entry is newer than the horizon.
-    this.slab.insert(id, eventTime, outcome.knownAt - eventTime, hash * 2 + (outcome.isFraud ? 1 : 0));
+    this.slab.insert(id, eventTime, knownAt - eventTime, tag);
     this.counters.applied++;
   }
 

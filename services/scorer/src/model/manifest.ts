@@ -20,7 +20,11 @@ export const manifestSchema = z
     threshold_rule: z.string().optional(),
     input_name: z.string().default('features'),
     output_name: z.string().default('probabilities'),
-    reference_histograms: z.record(z.string(), histogram).optional(),
+    /** Training distributions for drift checks: per feature and for the score. */
+    reference_histograms: z
+      .object({ features: z.record(z.string(), histogram), score: histogram.optional() })
+      .passthrough()
+      .optional(),
     metrics: z.unknown().optional(),
   })
   .passthrough();

@@ -1,0 +1,105 @@
+"""Writes a model artifact: models/<name>/<version>/{model.onnx, manifest.json}.
+
+The manifest is what the scorer checks before it trusts the bytes (sha256, ordered feature
+list, feature-set version, input/output contract) and what an operator reads to decide on a
+promotion (data, metrics, thresholds, drift references). Artifacts are immutable: an
+existing version is only replaced with an explicit --force.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from importlib.metadata import version as pkg_version
+from pathlib import Path
+
+import export
+import histograms
+import thresholds
+from data import FEATURE_SET_VERSION, FEATURES
+
+LIBRARIES = ("numpy", "scikit-learn", "lightgbm", "skl2onnx", "onnxmltools", "onnx", "onnxruntime")
+
+
+def build(
+    *,
+    name: str,
+    version: str,
+    model_bytes: bytes,
+    estimator: str,
+    params: dict,
+    training_data: dict,
+    selection: dict,
+    metrics: dict,
+    chosen_thresholds: dict,
+    reference: dict,
+    parity: dict,
+    timings_s: dict,
+) -> dict:
+    """The manifest dict (JSON-ready)."""
+    return {
+        "name": name,
+        "version": version,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "framework": {
+            "estimator": estimator,
+            "params": params,
+            "pipeline": ["models.Float32StandardScaler", estimator],
+            "standardisation": "StandardScaler fitted on the training rows (float32 transform, as the "
+                               "ONNX Scaler node computes it), inside the ONNX graph",
+            "libraries": {lib: pkg_version(lib) for lib in LIBRARIES},
+        },
+        "onnx_opset": {"ai.onnx": export.TARGET_OPSET[""], "ai.onnx.ml": export.TARGET_OPSET["ai.onnx.ml"]},
+        "input_name": export.INPUT_NAME,
+        "input_dtype": "float32",
+        "input_shape": [None, len(FEATURES)],
+        "output_name": export.OUTPUT_NAME,
+        "output_dtype": "float32",
+        "output_shape": [None, 2],
+        "output_fraud_column": export.FRAUD_COLUMN,
+        "features": list(FEATURES),
+        "feature_set_version": FEATURE_SET_VERSION,
+        "sha256": export.sha256(model_bytes),
+        "size_bytes": len(model_bytes),
+        "training_data": training_data,
+        "selection": selection,
+        "metrics": metrics,
+        "thresholds": {"review": chosen_thresholds["review"], "block": chosen_thresholds["block"]},
+        "threshold_rule": thresholds.RULE,
+        "threshold_details": {
+            "met_target": chosen_thresholds["met_target"],
+            "validation": chosen_thresholds["validation"],
+            "test": chosen_thresholds.get("test"),
+        },
+        "reference_histograms": reference | {"source": "training rows of this model", "binning": histograms.RULE},
+        "parity": parity,
+        "timings_s": timings_s,
+    }
+
+
+def artifact_dir(models_dir: Path, name: str, version: str) -> Path:
+    return Path(models_dir) / name / version
+
+
+def write(models_dir: Path, manifest: dict, model_bytes: bytes, force: bool = False) -> Path:
+    """Writes both files atomically-ish (temp then rename) and returns the folder."""
+    out = artifact_dir(models_dir, manifest["name"], manifest["version"])
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; artifacts are immutable (use a new --version or --force)")
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic(out / "model.onnx", model_bytes)
+    _atomic(out / "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+    return out
+
+
+def write_default(models_dir: Path, name: str, version: str) -> Path:
+    """models/default.json: which artifact the scorer loads when none is configured."""
+    path = Path(models_dir) / "default.json"
+    _atomic(path, (json.dumps({"name": name, "version": version}, indent=2) + "\n").encode())
+    return path
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -12,6 +12,8 @@ export const TOPICS = {
   dlq: 'transactions-dlq',
 } as const;
 
+const IDEMPOTENT_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 export interface KafkaOptions {
   brokers: string[];
   clientId: string;
@@ -27,6 +29,9 @@ export function createKafka(opts: KafkaOptions): Kafka {
     logLevel: opts.logLevel ?? logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
+      // Retries are bounded on purpose, so a dead broker fails a send instead of hanging it;
+      // a failed send is never committed past, so nothing is lost. The warning adds nothing.
+      if (message === IDEMPOTENT_RETRIES_WARNING) return;
       process.stderr.write(`${JSON.stringify({ level: entry.label, logger: `kafkajs.${entry.namespace}`, msg: message, ...rest })}\n`);
     },
     retry: { retries: opts.retries ?? 8, initialRetryTime: 100, maxRetryTime: 5_000 },
@@ -37,4 +42,33 @@ export function createKafka(opts: KafkaOptions): Kafka {
 /** Brokers from KAFKA_BROKERS-style text: "host:port,host:port". */
 export function parseBrokers(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Retries an admin call that fails transiently right after topic creation or a broker
+ * restart (e.g. NOT_LEADER_FOR_PARTITION while leaders are elected); kafkajs does not retry
+ * those for admin requests.
+ */
+export async function retryTransient<T>(call: () => Promise<T>, attempts = 20, delayMs = 250): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await call();
+    } catch (err) {
+      const retriable = (err as { retriable?: boolean }).retriable === true;
+      if (!retriable || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
+/** End offsets (next offset to be written) per partition of a topic. */
+export async function fetchEndOffsets(kafka: Kafka, topic: string): Promise<Map<number, { low: bigint; high: bigint }>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await retryTransient(() => admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((p) => [p.partition, { low: BigInt(p.low), high: BigInt(p.high) }]));
+  } finally {
+    await admin.disconnect();
+  }
 }

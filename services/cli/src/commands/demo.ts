@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Partitioners } from 'kafkajs';
-import { createKafka } from '../../../common/src/kafka.js';
+import { createKafka, fetchEndOffsets } from '../../../common/src/kafka.js';
 import { ensureTopics, topicSpecs } from '../../../scorer/src/source/topics.js';
 import { createSimulation, publishEvents, type PublishStats } from '../../../simulator/src/index.js';
 import { POISON_KINDS, poisonRecord } from '../../../simulator/src/poison.js';
@@ -127,13 +127,7 @@ function status(monitor: Monitor, published: PublishStats, poison: number): void
 }
 
 async function endOffsets(kafka: ReturnType<typeof createKafka>, topic: string): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
-  } finally {
-    await admin.disconnect();
-  }
+  return new Map([...(await fetchEndOffsets(kafka, topic))].map(([p, o]) => [p, o.high]));
 }
 
 async function waitFor(done: () => boolean, timeoutMs: number, tick: () => void): Promise<boolean> {

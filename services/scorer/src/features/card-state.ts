@@ -37,8 +37,7 @@ export class CardStore {
   private readonly slab = new SeriesSlab(2);
   private readonly ids = new Map<string, number>();
   private readonly retainMs: number;
-  /** Transactions older than the retention behind their card's newest: not stored. */
-  lateDropped = 0;
+  private dropped = 0;
 
   constructor(options: CardStoreOptions = {}) {
     const margin = options.marginMs ?? DEFAULT_CARD_MARGIN_MS;
@@ -51,6 +50,11 @@ export class CardStore {
   /** Number of cards with state. */
   get size(): number {
     return this.ids.size;
+  }
+
+  /** Transactions not stored: older than 30 days + margin behind their card's newest. */
+  get lateDropped(): number {
+    return this.dropped;
   }
 
   has(cardToken: string): boolean {
@@ -81,7 +85,7 @@ export class CardStore {
     const horizon = Math.max(this.slab.newestTime(id), eventTime) - this.retainMs;
     this.slab.evictThrough(id, horizon);
     if (eventTime <= horizon) {
-      this.lateDropped++;
+      this.dropped++;
       return false;
     }
     // Cannot fail: after eviction the card spans less than retainMs < MAX_SPAN_MS.

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { fetchEndOffsets } from '../../../common/src/kafka.js';
 
 export interface TopicReader {
   /** Resolves once every (selected) partition was read up to its end offset at start. */
@@ -27,23 +28,16 @@ export interface TopicReaderOptions {
 
 export async function startTopicReader(opts: TopicReaderOptions): Promise<TopicReader> {
   const { kafka, topic } = opts;
-  const admin = kafka.admin();
-  await admin.connect();
+  const wanted = opts.partitions ? new Set(opts.partitions) : undefined;
   const pending = new Map<number, bigint>();
-  try {
-    const wanted = opts.partitions ? new Set(opts.partitions) : undefined;
-    for (const p of await admin.fetchTopicOffsets(topic)) {
-      if (wanted && !wanted.has(p.partition)) continue;
-      if (BigInt(p.high) > BigInt(p.low)) pending.set(p.partition, BigInt(p.high));
-    }
-  } finally {
-    await admin.disconnect();
+  for (const [partition, { low, high }] of await fetchEndOffsets(kafka, topic)) {
+    if (wanted && !wanted.has(partition)) continue;
+    if (high > low) pending.set(partition, high);
   }
   let markCaughtUp: () => void = () => {};
   const caughtUp = new Promise<void>((resolve) => (markCaughtUp = resolve));
   if (pending.size === 0) markCaughtUp();
 
-  const wanted = opts.partitions ? new Set(opts.partitions) : undefined;
   const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     const end = pending.get(payload.partition);

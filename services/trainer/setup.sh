@@ -29,6 +29,9 @@ sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 13) else 1)
 PY
 
 mkdir -p "$cache"
+cache="$(cd "$cache" && pwd)"  # absolute, so the printed path works from any folder
+venv="$cache/venv"
+stamp="$venv/.requirements.sha256"
 # Two concurrent runs (e.g. CI steps) must not build the same venv at once.
 exec 9>"$cache/venv.lock"
 if command -v flock >/dev/null 2>&1; then flock 9; fi
@@ -48,7 +51,7 @@ else
     log "creating venv at $venv"
     "$base_python" -m venv "$venv" || { log "venv creation failed (Debian: apt-get install python3-venv)"; exit 1; }
   fi
-  log "installing requirements (takes ~30 s on a fresh machine)"
+  log "installing requirements (about a minute on a fresh machine)"
   rm -f "$stamp"
   "$venv/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
   "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req" >&2

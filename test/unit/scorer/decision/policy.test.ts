@@ -49,9 +49,12 @@ describe('thresholds', () => {
     expect(p.decide(0.7, row(), 0).decision).toBe('BLOCK');
   });
 
-  it('the version names the model and both thresholds', () => {
-    expect(policy.version).toBe('policy-v1;xgb/2024-05-01;review=0.5;block=0.8');
-    expect(createPolicy({ review: 0.25, block: 0.9 }, IDX, 'other/1').version).toBe('policy-v1;other/1;review=0.25;block=0.9');
+  it('the version names the model and a digest of the exact thresholds, with no long digit runs', () => {
+    expect(policy.version).toMatch(/^policy-v1;xgb\/2024-05-01;thresholds=[0-9a-f]{12}$/);
+    const a = createPolicy({ review: 0.25, block: 0.9 }, IDX, 'other/1').version;
+    const b = createPolicy({ review: 0.25, block: 0.9000001 }, IDX, 'other/1').version;
+    expect(a).not.toBe(b);
+    expect(createPolicy({ review: 0.015908002853393555, block: 0.3439715504646301 }, IDX, 'm/1').version).not.toMatch(/\d{13}/);
   });
 });
 

@@ -32,7 +32,8 @@ const schema = z.object({
   /** Events later than wall clock + this are implausible and dead-lettered. */
   FRAUD_MAX_FUTURE_SKEW_MS: int(0, 7 * 86_400_000).default(300_000),
   /** Largest plausible amount in minor units (cents); above it the event is dead-lettered. */
-  FRAUD_MAX_AMOUNT_MINOR: int(1, Number.MAX_SAFE_INTEGER).default(100_000_000),
+  // Card state stores amounts as int32 minor units: the cap keeps every accepted amount storable.
+  FRAUD_MAX_AMOUNT_MINOR: int(1, 2 ** 31 - 1).default(100_000_000),
   FRAUD_ADMIN_PORT: int(0, 65_535).default(9464),
   FRAUD_ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
   FRAUD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -108,4 +108,25 @@ describe('TerminalTable windows', () => {
     expect(DEFAULT_TERMINAL_MARGIN_MS).toBe(7 * DAY);
     expect(() => new TerminalTable({ marginMs: 13 * DAY })).toThrow(RangeError);
   });
+
+  it('holds a start-up backlog compactly and drops what the first event makes useless', () => {
+    const table = new TerminalTable();
+    // Read before any transaction: the watermark is -Infinity, so everything waits.
+    for (let i = 0; i < 50_000; i++) table.addOutcome(outcome(T - 200 * DAY + i * 300_000, i % 10 === 0, undefined, `T${i % 50}`));
+    expect(table.pendingCount).toBe(50_000);
+    expect(table.bytesUsed()).toBeLessThan(50_000 * 40);
+    table.advanceTo(T);
+    expect(table.pendingCount).toBe(0);
+    // 50,000 outcomes 5 minutes apart span ~174 days; only the last 44 days are kept.
+    const { applied, expired } = table.stats;
+    expect(applied + expired).toBe(50_000);
+    expect(applied).toBe(50_000 - Math.ceil((T - 44 * DAY - (T - 200 * DAY) + 1) / 300_000));
+    let inWindow = 0;
+    for (let i = 0; i < 50_000; i += 50) {
+      const e = T - 200 * DAY + i * 300_000;
+      if (e > T - 37 * DAY && e <= T - 7 * DAY) inWindow++;
+    }
+    expect(windows(table, T, 'T0').slice(4)).toEqual([inWindow, 1]); // i % 50 == 0 are all frauds
+    expect(table.bytesUsed()).toBeLessThan(applied * 16 + 100_000);
+  });
 });

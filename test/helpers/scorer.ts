@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { loadConfig, type ScorerConfig } from '../../services/scorer/src/config.js';
 import { freePort } from '../../services/cli/src/scorer-child.js';
 import { brokers, type TestTopics } from './kafka.js';
+import { loadServingModel, startScorer, type RunningScorer } from '../../services/scorer/src/service.js';
+import { createLogger } from '../../services/scorer/src/telemetry/log.js';
+import { startTelemetry, type Telemetry } from '../../services/scorer/src/telemetry/otel.js';
 
 export function scorerEnv(topics: TestTopics, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -60,4 +63,20 @@ export async function spawnScorer(env: Record<string, string>, logName: string):
   }
   child.kill('SIGKILL');
   throw new Error(`scorer not ready in 90 s; see runs/test-logs/${logName}.log`);
+}
+
+let sharedTelemetry: Telemetry | undefined;
+
+/** Starts a scorer in this process; telemetry (metrics only, no trace export) is shared per test file. */
+export async function startInProcessScorer(config: ScorerConfig): Promise<RunningScorer> {
+  sharedTelemetry ??= startTelemetry({ serviceName: 'fraudscore-test', serviceVersion: 'test', endpoint: '', sampleRatio: 0 });
+  const model = await loadServingModel(config);
+  const scorer = await startScorer(config, createLogger('warn'), { model, telemetry: sharedTelemetry });
+  return {
+    ...scorer,
+    stop: async () => {
+      await scorer.stop();
+      await model.dispose();
+    },
+  };
 }

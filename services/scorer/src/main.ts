@@ -6,7 +6,9 @@
  */
 import { ConfigError, loadConfig } from './config.js';
 import { ModelError } from './model/load.js';
-import { startScorer } from './service.js';
+import { loadServingModel, startScorer } from './service.js';
+import { startTelemetry, type Telemetry } from './telemetry/otel.js';
+import { SERVICE_VERSION } from './version.js';
 import { createLogger } from './telemetry/log.js';
 
 export async function runScorerProcess(env: Record<string, string | undefined>): Promise<never> {
@@ -22,8 +24,18 @@ export async function runScorerProcess(env: Record<string, string | undefined>):
   }
   const log = createLogger(config.logLevel, 'fraudscore-scorer');
   let scorer;
+  let telemetry: Telemetry | undefined;
   try {
-    scorer = await startScorer(config, log);
+    const model = await loadServingModel(config);
+    // Telemetry starts once the model is known: its version and digest are resource attributes.
+    telemetry = startTelemetry({
+      serviceName: 'fraudscore-scorer',
+      serviceVersion: SERVICE_VERSION,
+      endpoint: config.otel.endpoint,
+      sampleRatio: config.otel.sampleRatio,
+      resource: { 'fraudscore.model.name': model.ref.name, 'fraudscore.model.version': model.ref.version, 'fraudscore.model.digest': model.ref.digest },
+    });
+    scorer = await startScorer(config, log, { model, telemetry });
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'scorer failed to start');
     log.flush();
@@ -37,6 +49,7 @@ export async function runScorerProcess(env: Record<string, string | undefined>):
     stopping = true;
     log.info({ signal, stats: scorer.stats }, 'stopping');
     await scorer.stop();
+    await telemetry?.shutdown().catch(() => {});
     log.info('stopped');
     log.flush();
     process.exit(0);

@@ -22,6 +22,8 @@ export interface InputRecord {
   value: Buffer | null;
   /** Producer CreateTime, epoch ms as text (kafkajs's form). */
   timestamp: string;
+  /** W3C traceparent header of the input, if any (untrusted: parsed by the propagator only). */
+  traceparent?: string;
 }
 
 /** Computes the model-input vector for one transaction, updating whatever state it keeps. */
@@ -47,8 +49,27 @@ export interface PipelineDeps {
   clock: () => number;
 }
 
+/**
+ * Where a chunk's time went, filled in by `process` when the caller passes one (telemetry
+ * reuses a single instance, so timing costs no allocation per chunk).
+ */
+export interface ChunkTiming {
+  /** Epoch ms when processing began. */
+  startedAt: number;
+  /** Per record, in input order: ms spent decoding and computing features. */
+  decodeMs: number[];
+  featuresMs: number[];
+  /** Chunk-wide: one model call, and the decision policy over the chunk. */
+  inferenceMs: number;
+  decideMs: number;
+}
+
+export function newChunkTiming(): ChunkTiming {
+  return { startedAt: 0, decodeMs: [], featuresMs: [], inferenceMs: 0, decideMs: 0 };
+}
+
 export interface Pipeline {
-  process(records: readonly InputRecord[]): Promise<PipelineResult[]>;
+  process(records: readonly InputRecord[], timing?: ChunkTiming): Promise<PipelineResult[]>;
 }
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
@@ -56,8 +77,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   let rows32 = new Float32Array(0);
 
   return {
-    async process(records) {
+    async process(records, timing) {
       const now = deps.clock();
+      if (timing) {
+        timing.startedAt = performance.timeOrigin + performance.now();
+        timing.decodeMs.length = records.length;
+        timing.featuresMs.length = records.length;
+        timing.inferenceMs = 0;
+        timing.decideMs = 0;
+      }
       const results: PipelineResult[] = new Array(records.length);
       const scoredIdx: number[] = [];
       const txs: Transaction[] = [];
@@ -70,14 +98,25 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
+        const t0 = performance.now();
+        let t1 = t0;
         try {
           const tx = decodeTransaction(record.value, deps.codec, deps.limits, now);
+          t1 = performance.now();
           features!.compute(tx, rows64, txs.length * width);
+          if (timing) {
+            timing.decodeMs[i] = t1 - t0;
+            timing.featuresMs[i] = performance.now() - t1;
+          }
           scoredIdx.push(i);
           txs.push(tx);
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
           results[i] = deadLetter(deps.topic, record, err, now);
+          if (timing) {
+            timing.decodeMs[i] = performance.now() - t0;
+            timing.featuresMs[i] = 0;
+          }
         }
       }
       if (txs.length === 0) return results;
@@ -86,7 +125,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       for (let j = 0; j < n * width; j++) rows32[j] = rows64[j]!;
       const model = deps.model();
       const policy = deps.policy();
+      const tInference = performance.now();
       const scores = await model.score(rows32, n);
+      const tDecide = performance.now();
       const scoredAt = deps.clock();
       for (let k = 0; k < n; k++) {
         const tx = txs[k]!;
@@ -111,6 +152,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             features: Array.from(rows64.subarray(k * width, (k + 1) * width)),
           },
         };
+      }
+      if (timing) {
+        timing.inferenceMs = tDecide - tInference;
+        timing.decideMs = performance.now() - tDecide;
       }
       return results;
     },

@@ -17,7 +17,10 @@ import { startOutcomesFeed, type OutcomesFeed } from './source/outcomes-table.js
 import { runScoringLoop, type LoopStats } from './source/scoring-loop.js';
 import { changelogMessages, restoreCardState } from './state/changelog.js';
 import { createPartitionFeatures } from './state/partition-features.js';
+import { createChunkTracer } from './telemetry/chunk-tracing.js';
 import type { Logger } from './telemetry/log.js';
+import { createScorerMetrics } from './telemetry/metrics.js';
+import type { Telemetry } from './telemetry/otel.js';
 import { assertTopicsExist } from './source/topics.js';
 
 export interface RunningScorer {
@@ -29,13 +32,25 @@ export interface RunningScorer {
   stop(): Promise<void>;
 }
 
-export async function startScorer(config: ScorerConfig, log: Logger): Promise<RunningScorer> {
-  const model = await loadModel(await resolveModelDir(config.modelsDir, config.model), {
+/** Loads (and verifies) the model the config names; throws ModelError when refused. */
+export async function loadServingModel(config: ScorerConfig): Promise<Model> {
+  return loadModel(await resolveModelDir(config.modelsDir, config.model), {
     features: FEATURE_NAMES,
     featureSetVersion: FEATURE_SET_VERSION,
   });
+}
+
+export interface ScorerDeps {
+  model: Model;
+  telemetry: Telemetry;
+}
+
+export async function startScorer(config: ScorerConfig, log: Logger, deps: ScorerDeps): Promise<RunningScorer> {
+  const { model, telemetry } = deps;
   log.info({ model: model.ref, thresholds: model.manifest.thresholds }, 'model loaded');
   const policy = policyFor(model);
+  const metrics = createScorerMetrics(telemetry.meter);
+  metrics.model(model.ref);
 
   const kafka: Kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId });
   const t = config.topics;
@@ -49,6 +64,7 @@ export async function startScorer(config: ScorerConfig, log: Logger): Promise<Ru
     host: config.admin.host,
     port: config.admin.port,
     health: { liveness: () => failure, readiness: () => ({ ...ready, cardStateRestored: ready.partitionsAssigned && allRestored() }) },
+    metrics: telemetry.serveMetrics,
   });
   log.info({ url: admin.url }, 'admin server listening');
 
@@ -62,7 +78,6 @@ export async function startScorer(config: ScorerConfig, log: Logger): Promise<Ru
     await delivery?.close().catch(() => {});
     await outcomes?.stop().catch(() => {});
     await admin.close().catch(() => {});
-    await model.dispose().catch(() => {});
   };
 
   try {
@@ -133,6 +148,8 @@ export async function startScorer(config: ScorerConfig, log: Logger): Promise<Ru
       delivery,
       topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq },
       codecs,
+      tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, topic: t.transactions, groupId: config.groupId, model: () => model.ref }),
+      metrics,
       beforeBatch: (p) => partitions.ready(p),
       stateUpdates: (p) => changelogMessages(t.cardState, p, partitions.cardsOf(p)!, partitions.takeTouched(p)),
     });

@@ -10,11 +10,9 @@ import type { Kafka } from 'kafkajs';
 import { createCodecs, type Decision } from '../../../services/common/src/contracts.js';
 import { batchFeatures, FEATURE_NAMES, FEATURE_SET_VERSION } from '../../../services/scorer/src/features/index.js';
 import { loadModel, resolveModelDir, type Model } from '../../../services/scorer/src/model/load.js';
-import { startScorer } from '../../../services/scorer/src/service.js';
-import { createLogger } from '../../../services/scorer/src/telemetry/log.js';
 import { publishEvents, simulate, type SimEvent } from '../../../services/simulator/src/index.js';
 import { deleteTopics, freshTopics, readTopic, testKafka, type TestTopics } from '../../helpers/kafka.js';
-import { scorerConfig, scorerEnv, spawnScorer } from '../../helpers/scorer.js';
+import { scorerConfig, scorerEnv, spawnScorer, startInProcessScorer } from '../../helpers/scorer.js';
 
 const codecs = createCodecs('confluent');
 const WORLD = { seed: 11, customers: 250, terminals: 500, days: 21 };
@@ -67,7 +65,7 @@ describe('online features and scores equal the batch computation', () => {
     const topics = await freshTopics(kafka, 3);
     created.push(topics);
     const stats = await publishEvents(kafka, events, { topics });
-    const scorer = await startScorer(scorerConfig(topics), createLogger('warn'));
+    const scorer = await startInProcessScorer(scorerConfig(topics));
     try {
       const records = await readTopic(kafka, topics.decisions, stats.transactions, 120_000);
       const decisions = records.map((r) => codecs.decision.decode(r.value!));

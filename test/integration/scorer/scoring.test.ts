@@ -8,11 +8,11 @@ import { Partitioners, type Kafka } from 'kafkajs';
 import { createCodecs, type Decision, type DeadLetter } from '../../../services/common/src/contracts.js';
 import { loadConfig } from '../../../services/scorer/src/config.js';
 import { bytesContainPanLike } from '../../../services/scorer/src/decode/pan.js';
-import { startScorer, type RunningScorer } from '../../../services/scorer/src/service.js';
-import { createLogger } from '../../../services/scorer/src/telemetry/log.js';
+import type { RunningScorer } from '../../../services/scorer/src/service.js';
 import { simulate, publishEvents, type SimEvent } from '../../../services/simulator/src/index.js';
 import { EXPECTED_CODE, POISON_KINDS, poisonRecord } from '../../../services/simulator/src/poison.js';
 import { brokers, deleteTopics, freshTopics, readTopic, testKafka, type TestTopics } from '../../helpers/kafka.js';
+import { startInProcessScorer } from '../../helpers/scorer.js';
 
 const codecs = createCodecs('confluent');
 
@@ -53,7 +53,7 @@ describe('scorer on a real broker', () => {
       FRAUD_ADMIN_HOST: '127.0.0.1',
       FRAUD_LOG_LEVEL: 'warn',
     });
-    scorer = await startScorer(config, createLogger('warn'));
+    scorer = await startInProcessScorer(config);
   });
 
   afterAll(async () => {

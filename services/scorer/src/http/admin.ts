@@ -3,6 +3,7 @@
  * Readiness means the scorer can score right now: model loaded, terminal table and card state
  * restored, partitions assigned.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify from 'fastify';
 
 export interface HealthSource {
@@ -12,17 +13,15 @@ export interface HealthSource {
   readiness(): Record<string, boolean>;
 }
 
-export interface MetricsSource {
-  contentType: string;
-  render(): Promise<string>;
-}
+/** Writes the Prometheus exposition to a raw response (the OTel Prometheus exporter's handler). */
+export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface AdminServer {
   url: string;
   close(): Promise<void>;
 }
 
-export async function startAdminServer(opts: { host: string; port: number; health: HealthSource; metrics?: MetricsSource }): Promise<AdminServer> {
+export async function startAdminServer(opts: { host: string; port: number; health: HealthSource; metrics?: MetricsHandler }): Promise<AdminServer> {
   const app = Fastify({ logger: false });
   app.get('/healthz', async (_req, reply) => {
     const problem = opts.health.liveness();
@@ -34,8 +33,11 @@ export async function startAdminServer(opts: { host: string; port: number; healt
     return reply.code(ready ? 200 : 503).send({ ready, checks });
   });
   if (opts.metrics) {
-    const metrics = opts.metrics;
-    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+    const serve = opts.metrics;
+    app.get('/metrics', (req, reply) => {
+      reply.hijack();
+      serve(req.raw, reply.raw);
+    });
   }
   const url = await app.listen({ host: opts.host, port: opts.port });
   return { url, close: () => app.close() };

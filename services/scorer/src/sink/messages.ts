@@ -44,17 +44,28 @@ export const HEADERS = {
   traceparent: 'traceparent',
 } as const;
 
-export function toMessages(results: readonly PipelineResult[], topics: OutputTopics, codecs: OutputCodecs): TopicMessages[] {
+/**
+ * @param traceparentOf the W3C traceparent for result i's outputs (its scoring span), if any.
+ */
+export function toMessages(
+  results: readonly PipelineResult[],
+  topics: OutputTopics,
+  codecs: OutputCodecs,
+  traceparentOf?: (i: number) => string | undefined,
+): TopicMessages[] {
   const decisions: OutMessage[] = [];
   const flags: OutMessage[] = [];
   const dlq: OutMessage[] = [];
-  for (const r of results) {
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
     const headers: Record<string, string> = {
       [HEADERS.sourceTopic]: r.kind === 'decision' ? r.decision.source.topic : r.deadLetter.source.topic,
       [HEADERS.sourcePartition]: String(r.record.partition),
       [HEADERS.sourceOffset]: r.record.offset,
       [HEADERS.sourceTimestamp]: r.record.timestamp,
     };
+    const traceparent = traceparentOf?.(i);
+    if (traceparent) headers[HEADERS.traceparent] = traceparent;
     if (r.kind === 'decision') {
       headers[HEADERS.decision] = r.decision.decision;
       const msg: OutMessage = { key: r.decision.cardToken, value: codecs.decision.encode(r.decision), headers };

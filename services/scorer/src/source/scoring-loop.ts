@@ -4,7 +4,9 @@
  * never auto-committed: a position is committed only with (or after) the outputs it produced.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import type { InputRecord, Pipeline } from '../pipeline.js';
+import { newChunkTiming, type InputRecord, type Pipeline } from '../pipeline.js';
+import { nowMs, type ChunkTracer } from '../telemetry/chunk-tracing.js';
+import type { ScorerMetrics } from '../telemetry/metrics.js';
 import type { Delivery } from '../sink/delivery.js';
 import { toMessages, type OutputCodecs, type OutputTopics, type TopicMessages } from '../sink/messages.js';
 
@@ -28,8 +30,8 @@ export interface ScoringLoopDeps {
   beforeBatch?(partition: number): Promise<void>;
   /** State records (changelog) to deliver with a chunk's outputs. */
   stateUpdates?(partition: number): TopicMessages | undefined;
-  /** Called after each chunk is delivered (metrics, progress). */
-  onChunk?(partition: number, results: Awaited<ReturnType<Pipeline['process']>>, elapsedMs: number): void;
+  tracer: ChunkTracer;
+  metrics: ScorerMetrics;
 }
 
 export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> {
@@ -46,26 +48,38 @@ export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> 
   return stats;
 }
 
+// Chunks are processed one at a time (partitionsConsumedConcurrently 1): one timing suffices.
+const timing = newChunkTiming();
+
 async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: EachBatchPayload): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
   const { partition } = batch;
   await deps.beforeBatch?.(partition);
   for (let start = 0; start < batch.messages.length; start += deps.maxBatch) {
     if (!isRunning() || isStale()) return;
-    const started = performance.now();
     const chunk = batch.messages.slice(start, start + deps.maxBatch);
-    const records: InputRecord[] = chunk.map((m) => ({ partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
-    const results = await deps.pipeline.process(records);
+    const records: InputRecord[] = chunk.map((m) => ({
+      partition,
+      offset: m.offset,
+      key: m.key,
+      value: m.value,
+      timestamp: m.timestamp,
+      traceparent: m.headers?.traceparent?.toString(),
+    }));
+    const results = await deps.pipeline.process(records, timing);
+    const trace = deps.tracer.begin(records, timing);
     const last = chunk[chunk.length - 1]!.offset;
-    const outputs = toMessages(results, deps.topics, deps.codecs);
+    const next = BigInt(last) + 1n;
+    const outputs = toMessages(results, deps.topics, deps.codecs, trace.traceparentOf);
     const state = deps.stateUpdates?.(partition);
     if (state) outputs.push(state);
-    await deps.delivery.deliver(partition, outputs, {
-      topic: batch.topic,
-      partition,
-      offset: (BigInt(last) + 1n).toString(),
-    });
+    const produceStart = nowMs();
+    await deps.delivery.deliver(partition, outputs, { topic: batch.topic, partition, offset: next.toString() });
+    const produceEnd = nowMs();
     resolveOffset(last);
+    trace.end(results, timing, produceStart, produceEnd);
+    deps.metrics.chunkDelivered(results, timing, produceEnd - produceStart, Date.now());
+    deps.metrics.lag(partition, Math.max(0, Number(BigInt(batch.highWatermark) - next)));
     for (const r of results) {
       if (r.kind === 'decision') {
         stats.scored++;
@@ -73,7 +87,6 @@ async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: Eac
       } else stats.deadLettered++;
     }
     stats.chunks++;
-    deps.onChunk?.(partition, results, performance.now() - started);
     await heartbeat();
   }
 }

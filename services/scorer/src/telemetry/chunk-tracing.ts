@@ -1,0 +1,139 @@
+/**
+ * Per-event spans for a chunk, following the messaging conventions: each event's processing
+ * is a CONSUMER span, child of the producer's context from the input's traceparent header
+ * (when that context is sampled, or the ratio sampler picks a new root), with child spans for
+ * decode, features, inference, decide and produce. Decisions and flags carry the scoring
+ * span's traceparent, so a subscriber continues the same trace. A chunk with sampled events
+ * also gets a batch span linking to their producer contexts.
+ *
+ * Spans are built from the timings the pipeline measured, after the fact: the hot path does
+ * no tracing work beyond starting one span per event, and none at all with tracing off.
+ */
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context, type Link, type Span, type Tracer } from '@opentelemetry/api';
+import type { ModelRef } from '../../../common/src/contracts.js';
+import type { ChunkTiming, InputRecord, PipelineResult } from '../pipeline.js';
+import { ATTR } from './attributes.js';
+
+export interface ChunkTrace {
+  /** The traceparent to put on record i's outputs (its scoring span, or the input's). */
+  traceparentOf(i: number): string | undefined;
+  /** Ends the spans once the chunk's outputs are acknowledged. */
+  end(results: readonly PipelineResult[], timing: ChunkTiming, produceStart: number, produceEnd: number): void;
+}
+
+export interface ChunkTracer {
+  begin(records: readonly InputRecord[], timing: ChunkTiming): ChunkTrace;
+}
+
+export interface ChunkTracerOptions {
+  tracer: Tracer;
+  enabled: boolean;
+  topic: string;
+  groupId: string;
+  model: () => ModelRef;
+}
+
+const carrierGetter = {
+  keys: (c: Record<string, string>) => Object.keys(c),
+  get: (c: Record<string, string>, k: string) => c[k],
+};
+
+/** Epoch ms with sub-millisecond precision, the clock ChunkTiming uses. */
+export const nowMs = (): number => performance.timeOrigin + performance.now();
+
+export function createChunkTracer(opts: ChunkTracerOptions): ChunkTracer {
+  if (!opts.enabled) {
+    // Tracing off: pass the input's context through unchanged, so a trace that the
+    // publisher started still reaches the flag subscriber.
+    return { begin: (records) => ({ traceparentOf: (i) => records[i]!.traceparent, end: () => {} }) };
+  }
+  const { tracer } = opts;
+  return {
+    begin(records, timing) {
+      const spans: (Span | undefined)[] = new Array(records.length);
+      const parents: (string | undefined)[] = new Array(records.length);
+      const links: Link[] = [];
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        const parent: Context = r.traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent: r.traceparent }, carrierGetter) : ROOT_CONTEXT;
+        const span = tracer.startSpan(
+          `process ${opts.topic}`,
+          {
+            kind: SpanKind.CONSUMER,
+            startTime: timing.startedAt,
+            attributes: {
+              [ATTR.messagingSystem]: 'kafka',
+              [ATTR.messagingOperationType]: 'process',
+              [ATTR.messagingOperationName]: 'process',
+              [ATTR.messagingDestination]: opts.topic,
+              [ATTR.messagingPartition]: String(r.partition),
+              [ATTR.messagingConsumerGroup]: opts.groupId,
+              [ATTR.messagingOffset]: Number(r.offset),
+            },
+          },
+          parent,
+        );
+        if (!span.isRecording()) {
+          parents[i] = r.traceparent;
+          continue;
+        }
+        spans[i] = span;
+        const carrier: Record<string, string> = {};
+        propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+        parents[i] = carrier.traceparent;
+        const producer = trace.getSpanContext(parent);
+        if (producer) links.push({ context: producer });
+      }
+      return {
+        traceparentOf: (i) => parents[i],
+        end(results, t, produceStart, produceEnd) {
+          if (!spans.some(Boolean)) return;
+          const model = opts.model();
+          let cursor = t.startedAt;
+          const decodeEnd: number[] = [];
+          for (let i = 0; i < records.length; i++) {
+            cursor += t.decodeMs[i]! + t.featuresMs[i]!;
+            decodeEnd[i] = cursor;
+          }
+          const inferenceStart = cursor;
+          const inferenceEnd = inferenceStart + t.inferenceMs;
+          const decideEnd = inferenceEnd + t.decideMs;
+          for (let i = 0; i < records.length; i++) {
+            const span = spans[i];
+            if (!span) continue;
+            const ctx = trace.setSpan(context.active(), span);
+            const child = (name: string, start: number, end: number) => tracer.startSpan(name, { startTime: start }, ctx).end(end);
+            const featuresStart = decodeEnd[i]! - t.featuresMs[i]!;
+            child('decode', featuresStart - t.decodeMs[i]!, featuresStart);
+            const r = results[i]!;
+            if (r.kind === 'decision') {
+              child('features', featuresStart, decodeEnd[i]!);
+              child('inference', inferenceStart, inferenceEnd);
+              child('decide', inferenceEnd, decideEnd);
+              span.setAttributes({
+                [ATTR.decision]: r.decision.decision,
+                [ATTR.score]: r.decision.score,
+                [ATTR.modelName]: model.name,
+                [ATTR.modelVersion]: model.version,
+              });
+            } else {
+              span.setAttributes({ [ATTR.decision]: 'DLQ', [ATTR.errorCode]: r.deadLetter.errorCode });
+            }
+            child('produce', produceStart, produceEnd);
+            span.end(produceEnd);
+          }
+          if (links.length) {
+            tracer
+              .startSpan(`process ${opts.topic} batch`, {
+                kind: SpanKind.CONSUMER,
+                startTime: t.startedAt,
+                links,
+                attributes: { [ATTR.messagingSystem]: 'kafka', [ATTR.messagingOperationType]: 'process', [ATTR.messagingDestination]: opts.topic, [ATTR.messagingBatchCount]: records.length },
+              })
+              .end(produceEnd);
+          }
+        },
+      };
+    },
+  };
+}

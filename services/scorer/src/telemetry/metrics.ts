@@ -1,0 +1,86 @@
+/**
+ * The scorer's metrics, recorded for every event (never sampled), exposed in Prometheus form
+ * at /metrics. Labels are closed sets (decision, error code, stage, partition): never a card,
+ * an amount or a transaction id. Prometheus label names are plain (stage, decision, code,
+ * partition); span attributes follow the semantic conventions in attributes.ts.
+ */
+import type { Meter } from '@opentelemetry/api';
+import type { ModelRef } from '../../../common/src/contracts.js';
+import type { ChunkTiming, PipelineResult } from '../pipeline.js';
+import type { Stage } from './attributes.js';
+
+const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const STAGE_BUCKETS_S = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+const SCORE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
+
+export interface ScorerMetrics {
+  /** After a chunk's outputs are acknowledged (and its offset committed). */
+  chunkDelivered(results: readonly PipelineResult[], timing: ChunkTiming, produceMs: number, ackedAt: number): void;
+  /** Consumer lag of a partition after a chunk: high watermark − next offset. */
+  lag(partition: number, lag: number): void;
+  model(ref: ModelRef): void;
+}
+
+export function createScorerMetrics(meter: Meter): ScorerMetrics {
+  const e2e = meter.createHistogram('fraudscore_e2e_latency_seconds', {
+    description: 'From the input record being published (its CreateTime) to its decision being acknowledged',
+    unit: 's',
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_S },
+  });
+  const stage = meter.createHistogram('fraudscore_stage_latency_seconds', {
+    description: 'Time an event spent in each pipeline stage (inference, decide and produce are per chunk: every event of the chunk waits for all of it)',
+    unit: 's',
+    advice: { explicitBucketBoundaries: STAGE_BUCKETS_S },
+  });
+  const events = meter.createCounter('fraudscore_events', { description: 'Input events by outcome: ALLOW, REVIEW, BLOCK or DLQ' });
+  const deadLetters = meter.createCounter('fraudscore_dead_letters', { description: 'Dead-lettered inputs by error code' });
+  const score = meter.createHistogram('fraudscore_score', { description: 'Model scores (probability of fraud)', advice: { explicitBucketBoundaries: SCORE_BUCKETS } });
+  const lagGauge = meter.createGauge('fraudscore_consumer_lag', { description: 'Records behind the end of the transactions partition after the last chunk' });
+  const modelInfo = meter.createGauge('fraudscore_model_info', { description: 'The model being served (value 1)' });
+
+  // Attribute objects built once: recording allocates nothing per event.
+  const stageAttrs: Record<Stage, { stage: Stage }> = {
+    decode: { stage: 'decode' },
+    features: { stage: 'features' },
+    inference: { stage: 'inference' },
+    decide: { stage: 'decide' },
+    produce: { stage: 'produce' },
+  };
+  const outcomeAttrs = { ALLOW: { decision: 'ALLOW' }, REVIEW: { decision: 'REVIEW' }, BLOCK: { decision: 'BLOCK' }, DLQ: { decision: 'DLQ' } };
+  const codeAttrs = new Map<string, Record<string, string>>();
+  const partitionAttrs = new Map<number, Record<string, number>>();
+
+  return {
+    chunkDelivered(results, timing, produceMs, ackedAt) {
+      const inference = timing.inferenceMs / 1000;
+      const decide = timing.decideMs / 1000;
+      const produce = produceMs / 1000;
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i]!;
+        stage.record(timing.decodeMs[i]! / 1000, stageAttrs.decode);
+        e2e.record(Math.max(0, ackedAt - Number(r.record.timestamp)) / 1000);
+        stage.record(produce, stageAttrs.produce);
+        if (r.kind === 'decision') {
+          stage.record(timing.featuresMs[i]! / 1000, stageAttrs.features);
+          stage.record(inference, stageAttrs.inference);
+          stage.record(decide, stageAttrs.decide);
+          events.add(1, outcomeAttrs[r.decision.decision]);
+          score.record(r.decision.score);
+        } else {
+          events.add(1, outcomeAttrs.DLQ);
+          let attrs = codeAttrs.get(r.deadLetter.errorCode);
+          if (!attrs) codeAttrs.set(r.deadLetter.errorCode, (attrs = { code: r.deadLetter.errorCode }));
+          deadLetters.add(1, attrs);
+        }
+      }
+    },
+    lag(partition, value) {
+      let attrs = partitionAttrs.get(partition);
+      if (!attrs) partitionAttrs.set(partition, (attrs = { partition }));
+      lagGauge.record(value, attrs);
+    },
+    model(ref) {
+      modelInfo.record(1, { name: ref.name, version: ref.version, digest: ref.digest });
+    },
+  };
+}

@@ -14,6 +14,7 @@
  * Every message carries `fs-published-at` (epoch ms) for publish-to-decision latency.
  */
 import { Partitioners, type Kafka, type Message, type TopicMessages } from 'kafkajs';
+import { propagation, ROOT_CONTEXT, SpanKind, trace, type Span, type Tracer } from '@opentelemetry/api';
 import type { SchemaRegistry, WireFormat } from '../../common/src/avro.js';
 import { createCodecs, type Transaction } from '../../common/src/contracts.js';
 import { TOPICS } from '../../common/src/kafka.js';
@@ -47,6 +48,11 @@ export interface PublishOptions {
   batchSize?: number;
   /** sendBatch calls in flight. Default 1 (see the header comment about ordering). */
   maxInFlight?: number;
+  /**
+   * Traces transactions: a PRODUCER span per message (sampled by the tracer's provider),
+   * whose W3C traceparent goes into the message headers so the scorer continues the trace.
+   */
+  tracer?: Tracer;
 }
 
 export type StopReason = 'end' | 'maxEvents' | 'duration' | 'signal';
@@ -108,10 +114,14 @@ export async function publishEvents(
       // Stamped at send time, so the header measures from hand-off to Kafka.
       const headers = { [PUBLISHED_AT_HEADER]: String(Date.now()) };
       const topicMessages: TopicMessages[] = [];
-      if (batch.tx.length > 0) topicMessages.push({ topic: txTopic, messages: batch.tx.map((m) => ({ ...m, headers })) });
+      const spans: Span[] = [];
+      if (batch.tx.length > 0) {
+        topicMessages.push({ topic: txTopic, messages: batch.tx.map((m) => ({ ...m, headers: traceHeaders(opts.tracer, txTopic, headers, spans) })) });
+      }
       if (batch.outcomes.length > 0) topicMessages.push({ topic: outcomeTopic, messages: batch.outcomes.map((m) => ({ ...m, headers })) });
       const send: Promise<void> = producer.sendBatch({ topicMessages, acks: -1 }).then(
         () => {
+          for (const span of spans) span.end();
           stats.transactions += batch.tx.length;
           stats.outcomes += batch.outcomes.length;
           stats.frauds += batch.frauds;
@@ -173,6 +183,20 @@ export async function publishEvents(
   stats.elapsedMs = elapsed();
   report(true);
   return { ...stats };
+}
+
+/** Starts a PRODUCER span for one message; when it is sampled, its context goes into the headers. */
+function traceHeaders(tracer: Tracer | undefined, topic: string, base: Record<string, string>, spans: Span[]): Record<string, string> {
+  if (!tracer) return base;
+  const span = tracer.startSpan(`send ${topic}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'send', 'messaging.operation.name': 'send', 'messaging.destination.name': topic },
+  });
+  if (!span.isRecording()) return base;
+  spans.push(span);
+  const headers = { ...base };
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), headers);
+  return headers;
 }
 
 function positiveInt(name: string, value: number): number {

@@ -105,4 +105,21 @@ describe('scorer on a real broker', () => {
       expect(r.key ? bytesContainPanLike(r.key) : false).toBe(false);
     }
   });
+
+  it('serves health, readiness and per-event metrics that add up to what was written', async () => {
+    expect((await fetch(`${scorer.adminUrl}/healthz`)).status).toBe(200);
+    const ready = (await (await fetch(`${scorer.adminUrl}/readyz`)).json()) as { ready: boolean; checks: Record<string, boolean> };
+    expect(ready).toEqual({ ready: true, checks: { model: true, terminalTable: true, partitionsAssigned: true, cardStateRestored: true } });
+    const text = await (await fetch(`${scorer.adminUrl}/metrics`)).text();
+    const sample = (re: RegExp) => [...text.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0);
+    expect(sample(/^fraudscore_events_total\{decision="(?:ALLOW|REVIEW|BLOCK)"[^}]*\} (\d+)/gm)).toBe(transactions);
+    expect(sample(/^fraudscore_events_total\{decision="DLQ"[^}]*\} (\d+)/gm)).toBe(POISON_KINDS.length);
+    expect(sample(/^fraudscore_dead_letters_total\{code="MISSING_FIELD"[^}]*\} (\d+)/gm)).toBe(1);
+    expect(sample(/^fraudscore_e2e_latency_seconds_count(?:\{[^}]*\})? (\d+)/gm)).toBe(transactions + POISON_KINDS.length);
+    expect(text).toMatch(/^fraudscore_stage_latency_seconds_bucket\{stage="inference"/m);
+    expect(text).toMatch(/^fraudscore_model_info\{[^}]*digest="[0-9a-f]{64}"/m);
+    expect(text).toMatch(/^fraudscore_consumer_lag\{partition="0"/m);
+    // Labels are closed sets: never a card token, a transaction id or an amount.
+    expect(text).not.toMatch(/card-\d|tx-\d|poison-/);
+  });
 });

@@ -3,8 +3,9 @@ import { createKafka } from '../../../common/src/kafka.js';
 import { createProgress, publishJsonLines, publishSimulation, summaryLine } from '../../../simulator/src/index.js';
 import { resolveBrokers } from '../env.js';
 import { addSimulationOptions, simulationOptions } from '../sim-options.js';
+import { addTraceOptions, cliTelemetry, type TraceOptions } from '../telemetry.js';
 
-interface PublishCliOptions {
+interface PublishCliOptions extends TraceOptions {
   brokers?: string;
   simulate: boolean;
   file?: string;
@@ -19,7 +20,7 @@ interface PublishCliOptions {
 }
 
 export function registerPublish(program: Command): void {
-  addSimulationOptions(
+  addTraceOptions(addSimulationOptions(
     program
       .command('publish')
       .description('publish simulated traffic (--simulate) or your own JSON Lines transactions (--file) to Kafka')
@@ -33,7 +34,8 @@ export function registerPublish(program: Command): void {
       .option('--wire-format <f>', 'confluent | plain', 'confluent')
       .option('--transactions-topic <name>', 'default transactions')
       .option('--outcomes-topic <name>', 'default transaction-outcomes'),
-  ).action(async (opts: PublishCliOptions) => {
+  )).action(async (opts: PublishCliOptions) => {
+    const telemetry = cliTelemetry('fraudscore-publisher', opts);
     if (opts.simulate === Boolean(opts.file)) throw new Error('give exactly one of --simulate or --file <path>');
     const kafka = createKafka({ brokers: resolveBrokers(opts.brokers), clientId: 'fraudscore-publish' });
     const progress = createProgress({ label: 'publish', stream: process.stderr });
@@ -44,6 +46,7 @@ export function registerPublish(program: Command): void {
       maxEvents: opts.max,
       topics: { transactions: opts.transactionsTopic, outcomes: opts.outcomesTopic },
       onProgress: progress.update,
+      tracer: telemetry?.tracer,
     };
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
@@ -56,6 +59,7 @@ export function registerPublish(program: Command): void {
           onInvalid: (e) => process.stderr.write(`${e.message}\n`),
         });
     progress.stop(stats);
+    await telemetry?.shutdown();
     console.log(summaryLine('publish', stats));
   });
 }

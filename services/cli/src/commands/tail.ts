@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { createCodecs, type Decision, type DeadLetter } from '../../../common/src/contracts.js';
 import { createKafka, TOPICS } from '../../../common/src/kafka.js';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { resolveBrokers } from '../env.js';
+import { addTraceOptions, cliTelemetry, type TraceOptions } from '../telemetry.js';
 
 const WHICH = { flags: TOPICS.flags, decisions: TOPICS.decisions, dlq: TOPICS.dlq } as const;
 
@@ -17,7 +19,7 @@ export function formatDeadLetter(d: DeadLetter): string {
 }
 
 export function registerTail(program: Command): void {
-  program
+  addTraceOptions(program
     .command('tail')
     .description('subscribe to flags, decisions or dead letters and print them readably (read committed)')
     .option('--brokers <list>', 'Kafka bootstrap servers host:port[,…]')
@@ -26,8 +28,8 @@ export function registerTail(program: Command): void {
     .option('--from-beginning', 'start at the earliest offset instead of new records only', false)
     .option('--max <n>', 'stop after n records', (v) => Number(v))
     .option('--json', 'print one JSON object per line', false)
-    .option('--wire-format <f>', 'confluent | plain', 'confluent')
-    .action(async (opts: { brokers?: string; topic: keyof typeof WHICH; topicName?: string; fromBeginning: boolean; max?: number; json: boolean; wireFormat: 'confluent' | 'plain' }) => {
+    .option('--wire-format <f>', 'confluent | plain', 'confluent'))
+    .action(async (opts: TraceOptions & { brokers?: string; topic: keyof typeof WHICH; topicName?: string; fromBeginning: boolean; max?: number; json: boolean; wireFormat: 'confluent' | 'plain' }) => {
       if (!(opts.topic in WHICH)) throw new Error(`--topic must be one of ${Object.keys(WHICH).join(', ')}`);
       const topic = opts.topicName ?? WHICH[opts.topic];
       const codecs = createCodecs(opts.wireFormat);
@@ -36,22 +38,36 @@ export function registerTail(program: Command): void {
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning });
       let seen = 0;
+      const telemetry = cliTelemetry('fraudscore-tail', opts);
       const stop = async () => {
         await consumer.disconnect();
+        await telemetry?.shutdown();
         process.exit(0);
       };
       process.on('SIGINT', () => void stop());
       process.on('SIGTERM', () => void stop());
       await consumer.run({
-        eachMessage: async ({ message }) => {
+        eachMessage: async ({ message, partition }) => {
           if (!message.value) return;
-          if (opts.topic === 'dlq') {
-            const d = codecs.deadLetter.decode(message.value);
-            console.log(opts.json ? JSON.stringify({ ...d, payload: d.payload ? d.payload.toString('base64') : null }) : formatDeadLetter(d));
-          } else {
-            const d = codecs.decision.decode(message.value);
-            console.log(opts.json ? JSON.stringify(d) : formatDecision(d));
-          }
+          // Continue the scorer's trace: this subscriber's processing is a child of it.
+          const traceparent = message.headers?.traceparent?.toString();
+          const parent = traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent }) : ROOT_CONTEXT;
+          const span = telemetry?.tracer.startSpan(`process ${topic}`, {
+            kind: SpanKind.CONSUMER,
+            attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'process', 'messaging.destination.name': topic, 'messaging.destination.partition.id': String(partition), 'messaging.kafka.offset': Number(message.offset) },
+          }, parent);
+          const traceId = trace.getSpanContext(parent)?.traceId;
+          const suffix = traceId && !opts.json ? ` trace=${traceId}` : '';
+          context.with(span ? trace.setSpan(context.active(), span) : context.active(), () => {
+            if (opts.topic === 'dlq') {
+              const d = codecs.deadLetter.decode(message.value!);
+              console.log(opts.json ? JSON.stringify({ ...d, payload: d.payload ? d.payload.toString('base64') : null }) : formatDeadLetter(d) + suffix);
+            } else {
+              const d = codecs.decision.decode(message.value!);
+              console.log(opts.json ? JSON.stringify({ ...d, traceId }) : formatDecision(d) + suffix);
+            }
+          });
+          span?.end();
           if (opts.max !== undefined && ++seen >= opts.max) await stop();
         },
       });

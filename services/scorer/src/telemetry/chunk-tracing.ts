@@ -4,7 +4,7 @@
  * (when that context is sampled, or the ratio sampler picks a new root), with child spans for
  * decode, features, inference, decide and produce. Decisions and flags carry the scoring
  * span's traceparent, so a subscriber continues the same trace. A chunk with sampled events
- * also gets a batch span linking to their producer contexts.
+ * also gets a batch span linking to their producer contexts (or to their own spans).
  *
  * Spans are built from the timings the pipeline measured, after the fact: the hot path does
  * no tracing work beyond starting one span per event, and none at all with tracing off.
@@ -81,8 +81,8 @@ export function createChunkTracer(opts: ChunkTracerOptions): ChunkTracer {
         const carrier: Record<string, string> = {};
         propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
         parents[i] = carrier.traceparent;
-        const producer = trace.getSpanContext(parent);
-        if (producer) links.push({ context: producer });
+        // Link the producer's context when the input carried one, else the event's own span.
+        links.push({ context: trace.getSpanContext(parent) ?? span.spanContext() });
       }
       return {
         traceparentOf: (i) => parents[i],

@@ -112,7 +112,8 @@ export function createChunkTracer(opts: ChunkTracerOptions): ChunkTracer {
               child('decide', inferenceEnd, decideEnd);
               span.setAttributes({
                 [ATTR.decision]: r.decision.decision,
-                [ATTR.score]: r.decision.score,
+                // Rounded: a float32 score printed in full (0.8999999761581421) can pass Luhn.
+                [ATTR.score]: Math.round(r.decision.score * 1e6) / 1e6,
                 [ATTR.modelName]: model.name,
                 [ATTR.modelVersion]: model.version,
               });

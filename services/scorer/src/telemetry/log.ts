@@ -13,6 +13,14 @@ export function createLogger(level: LevelWithSilent, name = 'fraudscore', destin
       name,
       level,
       base: { pid: process.pid },
+      formatters: {
+        // Structured fields too: an error message can quote input.
+        log(object) {
+          const out: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(object)) out[k] = typeof v === 'string' ? redactPanLike(v) : v;
+          return out;
+        },
+      },
       hooks: {
         logMethod(args, method) {
           const clean = args.map((a: unknown) => (typeof a === 'string' ? redactPanLike(a) : a));

@@ -65,7 +65,8 @@ describe('telemetry carries no card data', () => {
     const log = createLogger('info', 'test', sink);
     log.warn(`bad input with ${TEST_PAN} inside`);
     log.info({ reason: 'x' }, `also 4111-1111-1111-1111 here`);
-    expect(lines).toHaveLength(2);
+    log.error({ err: `token ${TEST_PAN} rejected` }, 'structured field');
+    expect(lines).toHaveLength(3);
     for (const l of lines) {
       expect(containsPanLike(l)).toBe(false);
       expect(l).toContain('[REDACTED-PAN]');

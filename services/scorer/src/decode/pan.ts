@@ -1,6 +1,6 @@
 /**
- * PAN detection. Card numbers are 13–19 digits that pass the Luhn check, often written with
- * spaces or dashes. Nothing the service writes may contain one, so every string that leaves
+ * PAN detection. Card numbers are 13–19 digits that start with an issuer digit 2–6 and pass
+ * the Luhn check, often written with spaces or dashes. Nothing the service writes may contain one, so every string that leaves
  * the service through a DLQ reason, a log line or a span attribute can be checked here.
  */
 
@@ -25,13 +25,24 @@ function luhnValid(digits: string, start: number, end: number): boolean {
   return sum % 10 === 0;
 }
 
-/** True when the text holds a 13–19 digit run that passes Luhn (a plausible card number). */
+/**
+ * Card networks issue PANs whose first digit (the major industry identifier) is 2–6:
+ * Mastercard 2/5, Amex/Diners/JCB 3, Visa 4, Discover/UnionPay 6. Requiring it keeps epoch-ms
+ * timestamps (1…) and long float digits from being taken for card numbers one time in ten.
+ */
+function plausibleIssuer(digits: string, start: number): boolean {
+  const d = digits.charCodeAt(start) - 48;
+  return d >= 2 && d <= 6;
+}
+
+/** True when the text holds a 13–19 digit run that starts like a card number and passes Luhn. */
 export function containsPanLike(text: string): boolean {
   for (const match of text.matchAll(CANDIDATE)) {
     const digits = match[0].replace(/[ -]/g, '');
     // Check every 13–19 long window: a PAN can hide inside a longer digit run.
-    for (let len = 13; len <= Math.min(19, digits.length); len++) {
-      for (let start = 0; start + len <= digits.length; start++) {
+    for (let start = 0; start + 13 <= digits.length; start++) {
+      if (!plausibleIssuer(digits, start)) continue;
+      for (let len = 13; len <= 19 && start + len <= digits.length; len++) {
         if (luhnValid(digits, start, start + len)) return true;
       }
     }

@@ -13,6 +13,7 @@ export function createLogger(level: LevelWithSilent, name = 'fraudscore', destin
       name,
       level,
       base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         // Structured fields too: an error message can quote input.
         log(object) {

@@ -4,11 +4,14 @@
 #   deploy/local/kafka.sh up      fetch the broker jars (once, cached), format, start, wait until ready
 #   deploy/local/kafka.sh down    stop it (SIGTERM, then SIGKILL after 30 s); --purge deletes its data
 #   deploy/local/kafka.sh status  print the bootstrap address when it runs
+#   deploy/local/kafka.sh kill    SIGKILL the broker (fault tests); its data stays
+#   deploy/local/kafka.sh restart start it again on the same port with the same data
 #
 # When KAFKA_BROKERS is set, that broker is used and nothing is started or stopped.
 # Settings (environment): KAFKA_VERSION (default 4.1.1), KAFKA_PORT (default 9092, or a free
 # port when that one is taken), FRAUDSCORE_CACHE (default ~/.cache/fraudscore: jars and data,
-# outside git), KAFKA_HEAP (default 1g).
+# outside git), KAFKA_HEAP (default 1g), KAFKA_INSTANCE (a name: a second, independent broker
+# with its own data and port, e.g. for fault tests that kill it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,7 +19,7 @@ repo=$(cd "$here/../.." && pwd)
 version=${KAFKA_VERSION:-4.1.1}
 cache=${FRAUDSCORE_CACHE:-$HOME/.cache/fraudscore}
 libs="$cache/kafka-$version/libs"
-run="$cache/run/kafka"
+run="$cache/run/kafka${KAFKA_INSTANCE:+-$KAFKA_INSTANCE}"
 pidfile="$run/broker.pid"
 addrfile="$run/bootstrap"
 
@@ -88,10 +91,7 @@ up() {
   java -cp "$libs/*" kafka.tools.StorageTool format -t "$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
     -c "$run/server.properties" --ignore-formatted >"$run/format.log" 2>&1 || { cat "$run/format.log" >&2; exit 1; }
   log "starting broker $version on 127.0.0.1:$port (logs: $run/server.log)"
-  nohup java -Xms256m -Xmx"${KAFKA_HEAP:-1g}" -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dkafka.logs.dir="$run" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
-    -cp "$libs/*" kafka.Kafka "$run/server.properties" >"$run/stdout.log" 2>&1 &
-  echo $! >"$pidfile"
+  start_java
   echo "127.0.0.1:$port" >"$addrfile"
   if ! node "$here/kafka-ready.mjs" "127.0.0.1:$port" 60000; then
     log "broker did not become ready; last log lines:"; tail -n 20 "$run/server.log" >&2 || true
@@ -115,10 +115,35 @@ down() {
 
 status() { if running; then cat "$addrfile"; else log "not running"; exit 3; fi; }
 
+kill_broker() {
+  if running; then kill -KILL "$(cat "$pidfile")"; log "killed (SIGKILL)"; fi
+  rm -f "$pidfile"
+}
+
+# Same config, same data, same port: what a broker coming back after a crash looks like.
+restart() {
+  running && { cat "$addrfile"; return; }
+  [ -f "$run/server.properties" ] || { log "nothing to restart: run 'up' first"; exit 1; }
+  start_java
+  local addr; addr=$(grep '^advertised.listeners=' "$run/server.properties" | sed 's|.*PLAINTEXT://||')
+  echo "$addr" >"$addrfile"
+  node "$here/kafka-ready.mjs" "$addr" 90000 || { log "broker did not come back"; exit 1; }
+  cat "$addrfile"
+}
+
+start_java() {
+  nohup java -Xms256m -Xmx"${KAFKA_HEAP:-1g}" -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dkafka.logs.dir="$run" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
+    -cp "$libs/*" kafka.Kafka "$run/server.properties" >>"$run/stdout.log" 2>&1 &
+  echo $! >"$pidfile"
+}
+
 cd "$repo"
 case "${1:-}" in
   up) up ;;
   down) shift; down "${1:-}" ;;
   status) status ;;
-  *) echo "usage: $0 up|down [--purge]|status" >&2; exit 2 ;;
+  kill) kill_broker ;;
+  restart) fetch_jars; restart ;;
+  *) echo "usage: $0 up|down [--purge]|status|kill|restart" >&2; exit 2 ;;
 esac

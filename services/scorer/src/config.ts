@@ -4,6 +4,7 @@
  * that names the variable.
  */
 import { z } from 'zod';
+import { CRASH_POINTS, type CrashPoint } from './crash-points.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -40,6 +41,12 @@ const schema = z.object({
   FRAUD_OTEL_ENDPOINT: z.string().url().or(z.literal('')).default(''),
   FRAUD_TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.01),
   FRAUD_FROM_BEGINNING: bool.default(true),
+  /** Fault tests only: SIGKILL the process at this point … */
+  FRAUD_CRASH_POINT: z.enum(CRASH_POINTS).default('none'),
+  /** … the n-th time it is reached. */
+  FRAUD_CRASH_AFTER: int(1, 1_000_000).default(1),
+  /** Fault tests only: extra delay added to every model call (a slow model). */
+  FRAUD_INJECT_MODEL_DELAY_MS: int(0, 600_000).default(0),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -67,6 +74,7 @@ export interface ScorerConfig {
   readonly logLevel: RawConfig['FRAUD_LOG_LEVEL'];
   readonly otel: { readonly endpoint: string; readonly sampleRatio: number };
   readonly fromBeginning: boolean;
+  readonly faults: { readonly crashPoint: CrashPoint; readonly crashAfter: number; readonly modelDelayMs: number };
 }
 
 /** Thrown when configuration is invalid; the message names every bad variable. */
@@ -114,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
     logLevel: c.FRAUD_LOG_LEVEL,
     otel: { endpoint: c.FRAUD_OTEL_ENDPOINT, sampleRatio: c.FRAUD_TRACE_SAMPLE_RATIO },
     fromBeginning: c.FRAUD_FROM_BEGINNING,
+    faults: { crashPoint: c.FRAUD_CRASH_POINT, crashAfter: c.FRAUD_CRASH_AFTER, modelDelayMs: c.FRAUD_INJECT_MODEL_DELAY_MS },
   });
 }
 

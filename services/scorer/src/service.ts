@@ -7,6 +7,7 @@ import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs'
 import { createCodecs } from '../../common/src/contracts.js';
 import { createKafka } from '../../common/src/kafka.js';
 import type { ScorerConfig } from './config.js';
+import { createCrashPoints } from './crash-points.js';
 import { createPolicy, type Policy } from './decision/policy.js';
 import { FEATURE_NAMES, FEATURE_SET_VERSION, TerminalTable } from './features/index.js';
 import { startAdminServer } from './http/admin.js';
@@ -46,7 +47,10 @@ export interface ScorerDeps {
 }
 
 export async function startScorer(config: ScorerConfig, log: Logger, deps: ScorerDeps): Promise<RunningScorer> {
-  const { model, telemetry } = deps;
+  const { telemetry } = deps;
+  const model = config.faults.modelDelayMs > 0 ? slowed(deps.model, config.faults.modelDelayMs) : deps.model;
+  const crash = createCrashPoints(config.faults.crashPoint, config.faults.crashAfter);
+  if (config.faults.crashPoint !== 'none') log.warn({ point: config.faults.crashPoint, after: config.faults.crashAfter }, 'crash point armed (fault testing)');
   log.info({ model: model.ref, thresholds: model.manifest.thresholds }, 'model loaded');
   const policy = policyFor(model);
   const metrics = createScorerMetrics(telemetry.meter);
@@ -93,6 +97,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
         ? exactlyOnceDelivery({
             groupId: config.groupId,
             topic: t.transactions,
+            crash,
             producerFor: (transactionalId) => kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, createPartitioner: Partitioners.DefaultPartitioner }),
           })
         : undefined;
@@ -100,7 +105,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
     else {
       producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      delivery = atLeastOnceDelivery(producer, consumer);
+      delivery = atLeastOnceDelivery(producer, consumer, crash);
     }
 
     const c = consumer;
@@ -150,6 +155,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       codecs,
       tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, topic: t.transactions, groupId: config.groupId, model: () => model.ref }),
       metrics,
+      crash,
       beforeBatch: (p) => partitions.ready(p),
       stateUpdates: (p) => changelogMessages(t.cardState, p, partitions.cardsOf(p)!, partitions.takeTouched(p)),
     });
@@ -164,6 +170,18 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
     await closeAll();
     throw err;
   }
+}
+
+/** Fault testing: a model that takes `delayMs` longer per call, blocking like a heavy graph would. */
+function slowed(model: Model, delayMs: number): Model {
+  return {
+    ...model,
+    async score(rows, n) {
+      const until = Date.now() + delayMs;
+      while (Date.now() < until); // busy: inference blocks the event loop, and so must this
+      return model.score(rows, n);
+    },
+  };
 }
 
 function policyFor(model: Model): Policy {

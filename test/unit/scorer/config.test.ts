@@ -38,6 +38,7 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       otel: { endpoint: '', sampleRatio: 0.01 },
       fromBeginning: true,
+      faults: { crashPoint: 'none', crashAfter: 1, modelDelayMs: 0 },
     });
   });
 

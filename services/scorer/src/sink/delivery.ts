@@ -6,6 +6,7 @@
  * may repeat, never go missing.
  */
 import type { Consumer, Producer } from 'kafkajs';
+import { NO_CRASH, type CrashPoints } from '../crash-points.js';
 import type { TopicMessages } from './messages.js';
 
 /** The next position to read after a chunk: last offset + 1 (Kafka's commit convention). */
@@ -21,11 +22,12 @@ export interface Delivery {
   close(): Promise<void>;
 }
 
-export function atLeastOnceDelivery(producer: Producer, consumer: Consumer): Delivery {
+export function atLeastOnceDelivery(producer: Producer, consumer: Consumer, crash: CrashPoints = NO_CRASH): Delivery {
   return {
     mode: 'at-least-once',
     async deliver(_partition, outputs, next) {
       if (outputs.length) await producer.sendBatch({ topicMessages: outputs, acks: -1 });
+      crash.hit('after-send-before-offsets');
       await consumer.commitOffsets([next]);
     },
     close: () => producer.disconnect(),
@@ -45,8 +47,10 @@ export function exactlyOnceDelivery(opts: {
   producerFor: (transactionalId: string) => Producer;
   groupId: string;
   topic: string;
+  crash?: CrashPoints;
 }): Delivery & { assign(partitions: readonly number[]): Promise<void> } {
   const producers = new Map<number, Promise<Producer>>();
+  const crash = opts.crash ?? NO_CRASH;
   const idOf = (p: number) => `${opts.groupId}.${opts.topic}.${p}`;
 
   const open = (p: number): Promise<Producer> => {
@@ -81,7 +85,9 @@ export function exactlyOnceDelivery(opts: {
       const txn = await producer.transaction();
       try {
         if (outputs.length) await txn.sendBatch({ topicMessages: outputs, acks: -1 });
+        crash.hit('after-send-before-offsets');
         await txn.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic: next.topic, partitions: [{ partition: next.partition, offset: next.offset }] }] });
+        crash.hit('after-offsets-before-commit');
         await txn.commit();
       } catch (err) {
         await txn.abort().catch(() => {});

@@ -7,6 +7,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { newChunkTiming, type InputRecord, type Pipeline } from '../pipeline.js';
 import { nowMs, type ChunkTracer } from '../telemetry/chunk-tracing.js';
 import type { ScorerMetrics } from '../telemetry/metrics.js';
+import type { CrashPoints } from '../crash-points.js';
 import type { Delivery } from '../sink/delivery.js';
 import { toMessages, type OutputCodecs, type OutputTopics, type TopicMessages } from '../sink/messages.js';
 
@@ -32,6 +33,7 @@ export interface ScoringLoopDeps {
   stateUpdates?(partition: number): TopicMessages | undefined;
   tracer: ChunkTracer;
   metrics: ScorerMetrics;
+  crash?: CrashPoints;
 }
 
 export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> {
@@ -73,9 +75,11 @@ async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: Eac
     const outputs = toMessages(results, deps.topics, deps.codecs, trace.traceparentOf);
     const state = deps.stateUpdates?.(partition);
     if (state) outputs.push(state);
+    deps.crash?.hit('mid-batch');
     const produceStart = nowMs();
     await deps.delivery.deliver(partition, outputs, { topic: batch.topic, partition, offset: next.toString() });
     const produceEnd = nowMs();
+    deps.crash?.hit('after-commit');
     resolveOffset(last);
     trace.end(results, timing, produceStart, produceEnd);
     deps.metrics.chunkDelivered(results, timing, produceEnd - produceStart, Date.now());

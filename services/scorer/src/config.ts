@@ -41,6 +41,10 @@ const schema = z.object({
   FRAUD_OTEL_ENDPOINT: z.string().url().or(z.literal('')).default(''),
   FRAUD_TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.01),
   FRAUD_FROM_BEGINNING: bool.default(true),
+  /** Consumer group session timeout: a member silent this long is evicted (broker allows ≥ 6 s). */
+  FRAUD_SESSION_TIMEOUT_MS: int(6_000, 1_800_000).default(30_000),
+  /** Exactly-once: the broker aborts a transaction left open this long (≤ the broker's transaction.max.timeout.ms). */
+  FRAUD_TRANSACTION_TIMEOUT_MS: int(1_000, 900_000).default(60_000),
   /** Fault tests only: SIGKILL the process at this point … */
   FRAUD_CRASH_POINT: z.enum(CRASH_POINTS).default('none'),
   /** … the n-th time it is reached. */
@@ -74,6 +78,8 @@ export interface ScorerConfig {
   readonly logLevel: RawConfig['FRAUD_LOG_LEVEL'];
   readonly otel: { readonly endpoint: string; readonly sampleRatio: number };
   readonly fromBeginning: boolean;
+  readonly sessionTimeoutMs: number;
+  readonly transactionTimeoutMs: number;
   readonly faults: { readonly crashPoint: CrashPoint; readonly crashAfter: number; readonly modelDelayMs: number };
 }
 
@@ -122,6 +128,8 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
     logLevel: c.FRAUD_LOG_LEVEL,
     otel: { endpoint: c.FRAUD_OTEL_ENDPOINT, sampleRatio: c.FRAUD_TRACE_SAMPLE_RATIO },
     fromBeginning: c.FRAUD_FROM_BEGINNING,
+    sessionTimeoutMs: c.FRAUD_SESSION_TIMEOUT_MS,
+    transactionTimeoutMs: c.FRAUD_TRANSACTION_TIMEOUT_MS,
     faults: { crashPoint: c.FRAUD_CRASH_POINT, crashAfter: c.FRAUD_CRASH_AFTER, modelDelayMs: c.FRAUD_INJECT_MODEL_DELAY_MS },
   });
 }

@@ -90,7 +90,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
     ready.terminalTable = true;
     log.info({ outcomes: outcomes.stats.read }, 'terminal table restored');
 
-    consumer = kafka.consumer({ groupId: config.groupId, readUncommitted: false, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    consumer = kafka.consumer({ groupId: config.groupId, readUncommitted: false, sessionTimeout: config.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)) });
     await consumer.connect();
     const eos =
       config.delivery === 'exactly-once'
@@ -98,7 +98,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
             groupId: config.groupId,
             topic: t.transactions,
             crash,
-            producerFor: (transactionalId) => kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, createPartitioner: Partitioners.DefaultPartitioner }),
+            producerFor: (transactionalId) => kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: config.transactionTimeoutMs, createPartitioner: Partitioners.DefaultPartitioner }),
           })
         : undefined;
     if (eos) delivery = eos;

@@ -38,6 +38,8 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       otel: { endpoint: '', sampleRatio: 0.01 },
       fromBeginning: true,
+      sessionTimeoutMs: 30_000,
+      transactionTimeoutMs: 60_000,
       faults: { crashPoint: 'none', crashAfter: 1, modelDelayMs: 0 },
     });
   });

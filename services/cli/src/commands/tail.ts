@@ -68,7 +68,8 @@ export function registerTail(program: Command): void {
             }
           });
           span?.end();
-          if (opts.max !== undefined && ++seen >= opts.max) await stop();
+          // Not awaited: disconnecting waits for this handler to return.
+          if (opts.max !== undefined && ++seen === opts.max) setImmediate(() => void stop());
         },
       });
     });

@@ -1,0 +1,65 @@
+/**
+ * The fault suite kills, stops and restarts its broker, so it never uses the shared one: it
+ * starts a dedicated broker (deploy/local/kafka.sh with KAFKA_INSTANCE=fault: own data dir,
+ * own port) and stops and purges it afterwards if this run started it.
+ *
+ * FAULT_KAFKA_BROKERS=host:port runs the suite against a broker someone else controls; the
+ * scenarios that kill or restart the broker are then skipped (see `brokerControl`).
+ * KAFKA_BROKERS is deliberately ignored: it usually names the shared broker.
+ */
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kafkaBrokers: string;
+    /** True when this run owns the broker (kafka.sh kill / restart are allowed). */
+    faultBrokerControl: boolean;
+  }
+}
+
+export const FAULT_INSTANCE = 'fault';
+
+/** Environment for deploy/local/kafka.sh that can only ever address the fault instance. */
+export function faultKafkaEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_INSTANCE: FAULT_INSTANCE, KAFKA_HEAP: process.env.FAULT_KAFKA_HEAP ?? '768m', ...extra };
+  delete env.KAFKA_BROKERS;
+  return env;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  const script = 'deploy/local/kafka.sh';
+  if (process.env.FAULT_KAFKA_BROKERS) {
+    project.provide('kafkaBrokers', process.env.FAULT_KAFKA_BROKERS);
+    project.provide('faultBrokerControl', false);
+    return () => {};
+  }
+  let alreadyRunning = true;
+  try {
+    execFileSync('bash', [script, 'status'], { stdio: 'ignore', env: faultKafkaEnv() });
+  } catch {
+    alreadyRunning = false;
+  }
+  // An explicit free port: never 9092, which belongs to the shared broker when it is down.
+  const env = faultKafkaEnv(alreadyRunning ? {} : { KAFKA_PORT: String(await freePort()) });
+  const out = execFileSync('bash', [script, 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
+  const brokers = out.trim().split('\n').at(-1)!;
+  project.provide('kafkaBrokers', brokers);
+  project.provide('faultBrokerControl', true);
+  return () => {
+    // Also when it was running before: the suite leaves it in whatever state its last kill left.
+    if (!alreadyRunning) execFileSync('bash', [script, 'down', '--purge'], { stdio: 'inherit', env: faultKafkaEnv() });
+  };
+}

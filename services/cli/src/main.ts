@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerFeatures } from './commands/features.js';
 import { registerPublish } from './commands/publish.js';
+import { registerReport } from './commands/report.js';
 import { registerScorer } from './commands/scorer.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerTail } from './commands/tail.js';
@@ -25,6 +26,7 @@ registerTail(program);
 registerDemo(program);
 registerFeatures(program);
 registerEvaluate(program);
+registerReport(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`fraudscore: ${err instanceof Error ? err.message : String(err)}\n`);

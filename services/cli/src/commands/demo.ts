@@ -1,7 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Partitioners } from 'kafkajs';
+import type { Tracer } from '@opentelemetry/api';
+import { startTelemetry } from '../../../scorer/src/telemetry/otel.js';
+import { SERVICE_VERSION } from '../../../scorer/src/version.js';
+import { acquireTracing } from '../local-jaeger.js';
 import { createKafka, fetchEndOffsets } from '../../../common/src/kafka.js';
 import { ensureTopics, topicSpecs } from '../../../scorer/src/source/topics.js';
 import { createSimulation, publishEvents, type PublishStats } from '../../../simulator/src/index.js';
@@ -49,23 +53,34 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   console.log(`demo: Kafka at ${broker.brokers.join(',')}${broker.startedHere ? ' (started here)' : ''}; run files in ${runDir}`);
   const kafka = createKafka({ brokers: broker.brokers, clientId: 'fraudscore-demo' });
   const topics = DEFAULT_TOPIC_PLAN;
+  const tracing = acquireTracing();
+  console.log(tracing ? `demo: tracing every event to ${tracing.otlpHttp}` : 'demo: no tracing (set FRAUD_OTEL_ENDPOINT, or build the local Jaeger once with `npm run jaeger:up`)');
+  const telemetry = tracing ? startTelemetry({ serviceName: 'fraudscore-publisher', serviceVersion: SERVICE_VERSION, endpoint: tracing.otlpHttp, sampleRatio: 1 }) : undefined;
   let monitor: Monitor | undefined;
   let scorer: Awaited<ReturnType<typeof startScorerChild>> | undefined;
   try {
     await ensureTopics(kafka, topicSpecs(topics, opts.partitions));
     const startOffsets = await endOffsets(kafka, topics.transactions);
     scorer = await startScorerChild(
-      { FRAUD_KAFKA_BROKERS: broker.brokers.join(','), FRAUD_DELIVERY: opts.delivery, FRAUD_LOG_LEVEL: 'info' },
+      {
+        FRAUD_KAFKA_BROKERS: broker.brokers.join(','),
+        FRAUD_DELIVERY: opts.delivery,
+        FRAUD_LOG_LEVEL: 'info',
+        ...(tracing ? { FRAUD_OTEL_ENDPOINT: tracing.otlpHttp, FRAUD_TRACE_SAMPLE_RATIO: '1' } : {}),
+      },
       join(runDir, 'scorer.log'),
     );
     console.log(`demo: scorer ready (admin ${scorer.adminUrl}: /healthz /readyz /metrics); publishing for ${opts.seconds} s at ${opts.rate} events/s`);
     monitor = await startMonitor(kafka, topics, startOffsets);
 
-    const published = await publishWithPoison(kafka, opts, monitor);
+    const published = await publishWithPoison(kafka, opts, monitor, telemetry?.tracer);
     const inputs = published.stats.transactions + published.poison;
     const drained = await waitFor(() => monitor!.accounted() >= inputs, 60_000, () => status(monitor!, published.stats, published.poison));
+    await writeReport(scorer.adminUrl, runDir);
     const code = await scorer.stop();
     scorer = undefined;
+    await telemetry?.shutdown();
+    if (tracing?.query) await saveTraces(tracing.query, runDir);
     const f = monitor.figures;
     console.log(`\ndemo: published ${inputs} transactions (${published.poison} malformed) and ${published.stats.outcomes} outcomes; dead letters by code: ${JSON.stringify(f.byCode)}`);
     if (!drained) console.log(`demo: WARNING ${inputs - monitor.accounted()} inputs without an output after 60 s`);
@@ -76,11 +91,12 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   } finally {
     await monitor?.stop().catch(() => {});
     if (scorer) await scorer.stop().catch(() => {});
+    tracing?.stop();
     broker.stop();
   }
 }
 
-async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: DemoOptions, monitor: Monitor): Promise<{ stats: PublishStats; poison: number }> {
+async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: DemoOptions, monitor: Monitor, tracer?: Tracer): Promise<{ stats: PublishStats; poison: number }> {
   const poisonProducer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await poisonProducer.connect();
   let poison = 0;
@@ -105,6 +121,7 @@ async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: De
       rate: opts.rate,
       durationMs: opts.seconds * 1000,
       onProgress: (s) => (lastStats = s),
+      tracer,
     });
     await Promise.all(pendingPoison);
     return { stats, poison };
@@ -128,6 +145,23 @@ function status(monitor: Monitor, published: PublishStats, poison: number): void
 
 async function endOffsets(kafka: ReturnType<typeof createKafka>, topic: string): Promise<Map<number, bigint>> {
   return new Map([...(await fetchEndOffsets(kafka, topic))].map(([p, o]) => [p, o.high]));
+}
+
+/** The scorer's metrics at the end of the run, kept beside the logs (and as a report). */
+async function writeReport(adminUrl: string, runDir: string): Promise<void> {
+  const text = await fetch(`${adminUrl}/metrics`).then((r) => r.text(), () => '');
+  if (!text) return;
+  writeFileSync(join(runDir, 'metrics.prom'), text);
+}
+
+/** Jaeger here keeps traces in memory only: save a few flagged ones with the run. */
+async function saveTraces(query: string, runDir: string): Promise<void> {
+  const res = await fetch(`${query}/api/traces?service=fraudscore-scorer&tags=${encodeURIComponent('{"fraudscore.decision":"BLOCK"}')}&limit=5&lookback=1h`).catch(() => undefined);
+  if (!res?.ok) return;
+  const { data } = (await res.json()) as { data: { traceID: string }[] };
+  mkdirSync(join(runDir, 'traces'), { recursive: true });
+  for (const t of data ?? []) writeFileSync(join(runDir, 'traces', `${t.traceID}.json`), JSON.stringify(t, null, 1));
+  console.log(`demo: ${data?.length ?? 0} traces of blocked transactions saved in ${join(runDir, 'traces')} (query API was ${query}/api/traces?service=fraudscore-scorer)`);
 }
 
 async function waitFor(done: () => boolean, timeoutMs: number, tick: () => void): Promise<boolean> {

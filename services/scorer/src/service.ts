@@ -88,6 +88,11 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
     outcomes = await startOutcomesFeed({ kafka, topic: t.outcomes, groupPrefix: config.groupId, codec: codecs.outcome, table: terminals, log });
     await outcomes.restored;
     ready.terminalTable = true;
+    const feed = outcomes;
+    metrics.observeOutcomes(() => {
+      const { applied, duplicates, late, expired, invalid } = terminals.stats;
+      return { applied, duplicates, late, expired, invalid, unreadable: feed.stats.skipped };
+    });
     log.info({ outcomes: outcomes.stats.read }, 'terminal table restored');
 
     consumer = kafka.consumer({ groupId: config.groupId, readUncommitted: false, sessionTimeout: config.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)) });

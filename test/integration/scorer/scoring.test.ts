@@ -119,6 +119,7 @@ describe('scorer on a real broker', () => {
     expect(text).toMatch(/^fraudscore_stage_latency_seconds_bucket\{stage="inference"/m);
     expect(text).toMatch(/^fraudscore_model_info\{[^}]*digest="[0-9a-f]{64}"/m);
     expect(text).toMatch(/^fraudscore_consumer_lag\{partition="0"/m);
+    expect(sample(/^fraudscore_outcomes_total\{result="applied"[^}]*\} (\d+)/gm)).toBeGreaterThan(0);
     // Labels are closed sets: never a card token, a transaction id or an amount.
     expect(text).not.toMatch(/card-\d|tx-\d|poison-/);
   });

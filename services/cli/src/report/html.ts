@@ -74,8 +74,10 @@ function shown(all: readonly Bin[], range: [number, number]): { bins: Bin[]; bef
   return { bins: all.slice(a, b), before: all.slice(0, a).reduce((x, y) => x + y.count, 0) };
 }
 
+const isPowerOfTen = (v: number) => v > 0 && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9;
+
 function markers(s: HistogramSummary, which: readonly ('p50' | 'p90' | 'p99')[], fmt: (v: number) => string): Marker[] {
-  return which.map((q) => ({ label: `${q} ${fmt(s.quantiles[q])}`, value: s.quantiles[q], color: Q_COLORS[q] }));
+  return which.map((q) => ({ label: `${q} ${fmt(s.quantiles[q])}`.trim(), value: s.quantiles[q], color: Q_COLORS[q] }));
 }
 
 const empty = (what = 'No observations in this scrape') => `<div class="empty">${esc(what)}</div>`;
@@ -89,9 +91,9 @@ function e2eCard(s: RunSummary, width: number): string {
     const all = binsOf(s.e2e);
     const { bins, before } = shown(all, visibleRange([all]));
     body = histogramChart({
-      bins, countBefore: before, total: s.e2e.count, width: inner, height: 330, color: E2E_COLOR, cdf: true,
+      bins, countBefore: before, total: s.e2e.count, width: inner, height: 392, color: E2E_COLOR, cdf: true,
       tick: (v) => bound(v, 'seconds'), markers: markers(s.e2e, ['p50', 'p90', 'p99'], (v) => duration(v)),
-      yLabel: 'events', title: 'End-to-end latency histogram', fontSize: 12, tickSpacing: 40,
+      title: 'End-to-end latency histogram', fontSize: 12, tickSpacing: 40,
     });
   }
   const stats = s.e2e && s.e2e.count > 0
@@ -132,14 +134,14 @@ function stagesCard(s: RunSummary, width: number): string {
     const chart = st.summary.count > 0
       ? histogramChart({
         bins, width: panelW, height: 190, color, yMax, fontSize: 10.5, tickSpacing: 34,
-        tick: (v) => bound(v, 'seconds'), markers: markers(st.summary, ['p50', 'p99'], (v) => duration(v)),
-        title: `${st.stage} latency histogram`,
+        tick: (v) => bound(v, 'seconds'), labelBound: isPowerOfTen,
+        markers: markers(st.summary, ['p50', 'p99'], () => ''), title: `${st.stage} latency histogram`,
       })
       : empty();
     return `<div class="mult"><h3><span class="sw" style="background:${color}"></span>${esc(st.stage)}</h3>`
       + `<div class="q">p50 <b>${esc(duration(q.p50))}</b> · p99 <b>${esc(duration(q.p99))}</b> · mean ${esc(duration(st.summary.mean))}</div>${chart}</div>`;
   });
-  return `<section class="card"><h2>Latency per stage</h2><p class="cap">Same x and y scales in every panel. ${esc(help ?? '')}</p><div class="multiples">${panels.join('')}</div></section>`;
+  return `<section class="card"><h2>Latency per stage</h2><p class="cap">${esc(help ? `${help.replace(/\.?$/, '.')} ` : '')}Same scales in every panel; each bar is one of the scorer's buckets (bounds about 2–2.5× apart, so the x axis reads like a log scale).</p><div class="multiples">${panels.join('')}</div></section>`;
 }
 
 function timeCard(s: RunSummary, width: number): string {
@@ -160,11 +162,10 @@ function timeCard(s: RunSummary, width: number): string {
     + `<table style="margin-top:12px"><thead><tr><th>stage</th><th class="n">mean</th><th class="n">p50</th><th class="n">p99</th><th class="n">share of e2e mean</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
 
-/** Bars from cool to warm as the score rises. */
-function scoreColor(bin: Bin): string {
-  const mid = bin.hi === Infinity ? 1 : (bin.lo + bin.hi) / 2;
-  const stops: [number, [number, number, number]][] = [[0, [110, 150, 200]], [0.3, [232, 180, 52]], [1, [214, 39, 40]]];
-  const t = Math.min(1, Math.max(0, mid));
+/** Bars from cool to warm along the score buckets (by position: the buckets are log-ish). */
+function scoreColor(i: number, n: number): string {
+  const stops: [number, [number, number, number]][] = [[0, [78, 121, 167]], [0.55, [141, 106, 179]], [1, [214, 48, 62]]];
+  const t = n > 1 ? i / (n - 1) : 0;
   let k = 0;
   while (k < stops.length - 2 && t > stops[k + 1]![0]) k++;
   const [t0, c0] = stops[k]!;
@@ -184,9 +185,9 @@ function scoreCard(s: RunSummary, width: number): string {
     // Scores are at most 1: the +Inf bucket holds (0.99, 1]. Show every bucket, trimming only an empty +Inf.
     const bins = all.at(-1)?.hi === Infinity && all.at(-1)!.count === 0 ? all.slice(0, -1) : all;
     body = histogramChart({
-      bins, total: s.score.count, width: inner, height: 300, color: (_, b) => scoreColor(b), logY: true, cdf: true,
+      bins, total: s.score.count, width: inner, height: 300, color: (i) => scoreColor(i, bins.length), logY: true, cdf: true,
       tick: (v) => (v === Infinity ? '1' : bound(v, 'plain')), tickSpacing: 38, fontSize: 11.5,
-      markers: markers(s.score, ['p50', 'p90', 'p99'], (v) => sig(v)), yLabel: 'events (log)', title: 'Score histogram',
+      markers: markers(s.score, ['p50', 'p90', 'p99'], (v) => sig(v)), title: 'Score histogram',
     });
     stats = ` ${count(s.score.count)} scores, mean ${sig(s.score.mean)}.`;
   }
@@ -211,11 +212,10 @@ function modelCard(s: RunSummary): string {
 }
 
 function kpis(s: RunSummary): string {
-  const get = (d: string) => s.decisions.find((x) => x.decision === d)?.count ?? 0;
   const maxLag = s.lag.length ? Math.max(...s.lag.map((l) => l.lag)) : NaN;
   const tiles: [string, string, string][] = [
     ['Events', count(s.totals.events), 'since the scorer started'],
-    ['Flagged', count(s.totals.flagged), `${percent(s.totals.flagged, s.totals.decided)} of decisions · ${count(get('REVIEW'))} review, ${count(get('BLOCK'))} block`],
+    ['Flagged', count(s.totals.flagged), `${percent(s.totals.flagged, s.totals.decided)} of decisions`],
     ['Dead-lettered', count(s.totals.deadLettered), `${percent(s.totals.deadLettered, s.totals.events)} of events`],
     ['E2E p50', s.e2e ? duration(s.e2e.quantiles.p50) : '–', s.e2e ? `mean ${duration(s.e2e.mean)}` : ''],
     ['E2E p99', s.e2e ? duration(s.e2e.quantiles.p99) : '–', s.e2e ? `p90 ${duration(s.e2e.quantiles.p90)}` : ''],

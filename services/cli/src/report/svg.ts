@@ -34,9 +34,9 @@ export interface HistogramChartOptions {
   yMax?: number;
   /** Minimum pixels between x tick labels. */
   tickSpacing?: number;
+  /** When given, only bounds it accepts get a label (e.g. powers of ten on a crowded axis). */
+  labelBound?: (bound: number) => boolean;
   fontSize?: number;
-  /** Short text for the y axis ("events"). */
-  yLabel?: string;
   title?: string;
 }
 
@@ -129,7 +129,6 @@ export function histogramChart(o: HistogramChartOptions): string {
     parts.push(`<line x1="${m.left}" x2="${m.left + w}" y1="${r(y)}" y2="${r(y)}" stroke="${GRID}"/>`);
     parts.push(text(m.left - 6, y + fs * 0.35, shortCount(t), `text-anchor="end" fill="${TEXT}"`));
   }
-  if (o.yLabel) parts.push(text(m.left - 6, m.top - 4, o.yLabel, `text-anchor="end" fill="${TEXT}" font-size="${fs - 1}"`));
 
   // bars
   const gap = Math.min(3, band * 0.12);
@@ -147,9 +146,10 @@ export function histogramChart(o: HistogramChartOptions): string {
   const edgeValue = (e: number) => (e === 0 ? bins[0]!.lo : bins[e - 1]!.hi);
   for (let e = 0; e <= bins.length; e++) {
     const x = X(e);
-    const label = o.tick(edgeValue(e));
+    const value = edgeValue(e);
+    const label = o.tick(value);
     const halfWidth = (label.length * fs * 0.55) / 2;
-    const fits = x - lastX >= minGap && x - halfWidth >= 0 && x + halfWidth <= o.width;
+    const fits = x - lastX >= minGap && x - halfWidth >= 0 && x + halfWidth <= o.width && (o.labelBound?.(value) ?? true);
     parts.push(`<line x1="${r(x)}" x2="${r(x)}" y1="${m.top + h}" y2="${m.top + h + (fits ? 4 : 2)}" stroke="${AXIS}"/>`);
     if (fits) {
       parts.push(text(x, m.top + h + fs + 4, label, `text-anchor="middle" fill="${TEXT}"`));
@@ -168,7 +168,6 @@ export function histogramChart(o: HistogramChartOptions): string {
       bins.forEach((b, i) => { cum += b.count; pts.push(`${r(X(i + 1))},${r(Yc(cum / total))}`); });
       for (const f of [0, 0.5, 1]) parts.push(text(m.left + w + 6, Yc(f) + fs * 0.35, `${f * 100}%`, `fill="${TEXT}"`));
       parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${CDF}" stroke-width="2" stroke-linejoin="round"/>`);
-      parts.push(text(m.left + w + 6, m.top - 4, 'CDF', `fill="${TEXT}" font-size="${fs - 1}"`));
     }
   }
 
@@ -238,8 +237,8 @@ export function stackedBar(segments: readonly Segment[], o: { width: number; hei
     const w = (o.width * Math.max(0, s.value)) / total;
     if (w <= 0) continue;
     parts.push(`<rect x="${r(x)}" y="0" width="${r(Math.max(w, 1.5))}" height="${height}" fill="${s.color}"><title>${esc(`${s.label}: ${s.text ?? sig(s.value)}`)}</title></rect>`);
-    const label = `${s.label} ${s.text ?? ''}`.trim();
-    if (w > label.length * fs * 0.6 + 10) parts.push(text(x + w / 2, height / 2 + fs * 0.35, label, 'text-anchor="middle" fill="#fff" font-weight="600"'));
+    const label = [`${s.label} ${s.text ?? ''}`.trim(), s.label].find((l) => w > l.length * fs * 0.6 + 10);
+    if (label) parts.push(text(x + w / 2, height / 2 + fs * 0.35, label, 'text-anchor="middle" fill="#fff" font-weight="600"'));
     x += w;
   }
   parts.push('</svg>');

@@ -19,6 +19,8 @@ export interface ScorerMetrics {
   /** Consumer lag of a partition after a chunk: high watermark − next offset. */
   lag(partition: number, lag: number): void;
   model(ref: ModelRef): void;
+  /** Outcomes (delayed labels) fed to the terminal table, by what became of them. */
+  observeOutcomes(read: () => Record<string, number>): void;
 }
 
 export function createScorerMetrics(meter: Meter): ScorerMetrics {
@@ -81,6 +83,13 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
     },
     model(ref) {
       modelInfo.record(1, { name: ref.name, version: ref.version, digest: ref.digest });
+    },
+    observeOutcomes(read) {
+      meter
+        .createObservableCounter('fraudscore_outcomes', { description: 'Outcomes read from the outcomes topic, by result: applied, duplicates, late, expired, invalid, unreadable' })
+        .addCallback((result) => {
+          for (const [k, v] of Object.entries(read())) result.observe(v, { result: k });
+        });
     },
   };
 }

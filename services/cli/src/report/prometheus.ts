@@ -196,7 +196,7 @@ export function labelKey(labels: Labels, ignore: (name: string) => boolean = () 
   return Object.keys(labels).filter((k) => !ignore(k)).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',');
 }
 
-/** The histograms of a family, one per label set (le aside). */
+/** The histograms of a family, one per label set (le aside); a series given twice is added up. */
 export function histogramsOf(family: MetricFamily | undefined): Histogram[] {
   if (!family) return [];
   const byKey = new Map<string, Histogram>();
@@ -209,12 +209,16 @@ export function histogramsOf(family: MetricFamily | undefined): Histogram[] {
   };
   for (const s of family.samples) {
     const h = get(s.labels);
+    // Repeated series (scrapes of several scorers concatenated) add up.
     if (s.name.endsWith('_bucket')) {
       const le = s.labels.le;
       if (le === undefined) continue;
-      h.buckets.push({ le: parseValue(le), count: s.value });
-    } else if (s.name.endsWith('_sum')) h.sum = s.value;
-    else if (s.name.endsWith('_count')) h.count = s.value;
+      const bound = parseValue(le);
+      const same = h.buckets.find((b) => b.le === bound);
+      if (same) same.count += s.value;
+      else h.buckets.push({ le: bound, count: s.value });
+    } else if (s.name.endsWith('_sum')) h.sum = (Number.isNaN(h.sum) ? 0 : h.sum) + s.value;
+    else if (s.name.endsWith('_count')) h.count = (Number.isNaN(h.count) ? 0 : h.count) + s.value;
   }
   const out = [...byKey.values()];
   for (const h of out) {

@@ -32,6 +32,9 @@ interface Entry {
 
 export type Restore = (stores: Map<number, CardStore>) => Promise<number>;
 
+/** Every this many events a partition drops idle cards (tombstoned in the changelog). */
+const EVICT_EVERY = 20_000;
+
 export function createPartitionFeatures(terminals: TerminalTable, restore: Restore): PartitionFeatures {
   const byPartition = new Map<number, Entry>();
   const scratch = new Float64Array(FEATURE_NAMES.length);
@@ -40,6 +43,8 @@ export function createPartitionFeatures(terminals: TerminalTable, restore: Resto
     const cards = new CardStore();
     const engine = createFeatureEngine({ cards, terminals });
     const touched = new Set<string>();
+    let sinceEviction = 0;
+    let newest = -Infinity;
     const computer: FeatureComputer = {
       width: FEATURE_NAMES.length,
       featureSetVersion: FEATURE_SET_VERSION,
@@ -49,6 +54,14 @@ export function createPartitionFeatures(terminals: TerminalTable, restore: Resto
         engine.compute(tx, scratch);
         out.set(scratch, offset);
         touched.add(tx.cardToken);
+        if (tx.eventTime > newest) newest = tx.eventTime;
+        if (++sinceEviction >= EVICT_EVERY) {
+          sinceEviction = 0;
+          // A card idle for longer than every window has nothing left to say: forget it here
+          // and in the changelog (serialize() of a deleted card is a tombstone).
+          cards.evictIdle(newest, (token) => touched.add(token));
+          terminals.sweep();
+        }
       },
     };
     const entry: Entry = { cards, computer, touched, restored: restoring, done: false };

@@ -16,6 +16,24 @@ import { startInProcessScorer } from '../../helpers/scorer.js';
 
 const codecs = createCodecs('confluent');
 
+/** Any 13–19 digit window, inside any digit run, that passes Luhn. */
+function strictLuhnRun(text: string): boolean {
+  for (const run of text.match(/\d{13,}/g) ?? []) {
+    for (let len = 13; len <= Math.min(19, run.length); len++) {
+      for (let i = 0; i + len <= run.length; i++) {
+        let sum = 0;
+        for (let k = 0; k < len; k++) {
+          let d = run.charCodeAt(i + len - 1 - k) - 48;
+          if (k % 2 === 1 && (d *= 2) > 9) d -= 9;
+          sum += d;
+        }
+        if (sum % 10 === 0) return true;
+      }
+    }
+  }
+  return false;
+}
+
 describe('scorer on a real broker', () => {
   let kafka: Kafka;
   let topics: TestTopics;
@@ -98,9 +116,13 @@ describe('scorer on a real broker', () => {
       expect(d.score).toBeGreaterThanOrEqual(0);
       expect(d.score).toBeLessThanOrEqual(1);
     }
-    for (const r of [...decisions, ...dlq, ...flags]) {
-      expect(bytesContainPanLike(r.value!)).toBe(false);
-      expect(r.key ? bytesContainPanLike(r.key) : false).toBe(false);
+    // Every output topic, the changelog included: no 13–19 digit Luhn-valid run in any key or
+    // value (strict: whatever the first digit), and no PAN-like header value.
+    const changelog = await readTopic(kafka, topics.cardState, 1, 5_000);
+    expect(changelog.length).toBeGreaterThan(0);
+    for (const r of [...decisions, ...dlq, ...flags, ...changelog]) {
+      for (const bytes of [r.value, r.key]) if (bytes) expect(strictLuhnRun(bytes.toString('latin1'))).toBe(false);
+      for (const h of Object.values(r.headers)) expect(bytesContainPanLike(Buffer.from(h))).toBe(false);
     }
   });
 

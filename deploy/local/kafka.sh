@@ -8,7 +8,7 @@
 #   deploy/local/kafka.sh restart start it again on the same port with the same data
 #
 # When KAFKA_BROKERS is set, that broker is used and nothing is started or stopped.
-# Settings (environment): KAFKA_VERSION (default 4.1.1), KAFKA_PORT (default 9092, or a free
+# Settings (environment): KAFKA_VERSION (default 4.4.0), KAFKA_PORT (default 9092, or a free
 # port when that one is taken), FRAUDSCORE_CACHE (default ~/.cache/fraudscore: jars and data,
 # outside git), KAFKA_HEAP (default 1g), KAFKA_INSTANCE (a name: a second, independent broker
 # with its own data and port, e.g. for fault tests that kill it).
@@ -16,7 +16,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-version=${KAFKA_VERSION:-4.1.1}
+version=${KAFKA_VERSION:-4.4.0}
 cache=${FRAUDSCORE_CACHE:-$HOME/.cache/fraudscore}
 libs="$cache/kafka-$version/libs"
 run="$cache/run/kafka${KAFKA_INSTANCE:+-$KAFKA_INSTANCE}"

@@ -4,6 +4,7 @@
  * bound by partitions, probes on the admin port, non-root, only FRAUD_* names the scorer knows.
  * Each check has a broken twin that must be rejected, so a validator that accepts anything fails.
  */
+import { readFileSync } from 'node:fs';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,8 +86,10 @@ describe('docker-compose.yml', () => {
     expect(errors.join('\n')).toMatch(/depends_on/);
   });
 
-  it('runs Kafka 4.1.1 (KRaft), Jaeger v2, two scorers in one group', () => {
-    expect(services.kafka?.image).toBe('apache/kafka:4.1.1');
+  it('runs the Kafka version the local broker and the tests use (KRaft), Jaeger v2, two scorers in one group', () => {
+    const localVersion = readFileSync('deploy/local/kafka.sh', 'utf8').match(/KAFKA_VERSION:-([\d.]+)/)?.[1];
+    expect(localVersion).toMatch(/^4\./);
+    expect(services.kafka?.image).toBe(`apache/kafka:${localVersion}`);
     expect(get(services.kafka, 'environment.KAFKA_PROCESS_ROLES')).toBe('broker,controller');
     expect(String(services.jaeger?.image)).toMatch(/^jaegertracing\/jaeger:2\./);
     expect(get(services.scorer, 'deploy.replicas')).toBe(2);

@@ -1,7 +1,33 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
-// Two projects: unit tests need nothing running; integration, fault and e2e tests share one
-// real Kafka broker that test/global-setup.ts starts (or KAFKA_BROKERS names).
+// Two projects: unit tests need nothing running; integration and e2e tests share one real
+// Kafka broker that test/global-setup.ts starts (or KAFKA_BROKERS names).
+//
+// A third, the fault suite (`npm run test:fault`), kills, stops and restarts a broker of its
+// own (test/fault/global-setup.ts). It takes minutes, so it is defined only when asked for by
+// name (`--project fault`) or with FRAUDSCORE_FAULT_SUITE=1: a plain `vitest run` (npm test)
+// does not run it.
+const argv = process.argv;
+const faultRequested =
+  process.env.FRAUDSCORE_FAULT_SUITE === '1' ||
+  argv.some((a, i) => a === '--project=fault' || (a === '--project' && argv[i + 1] === 'fault'));
+
+const fault: TestProjectInlineConfiguration = {
+  test: {
+    name: 'fault',
+    include: ['test/fault/**/*.test.ts'],
+    environment: 'node',
+    globalSetup: ['test/fault/global-setup.ts'],
+    // Scenarios spawn scorers, kill brokers and wait out session and transaction timeouts,
+    // on a shared 2-core machine.
+    testTimeout: 300_000,
+    hookTimeout: 180_000,
+    // One broker that the scenarios kill: never two files at once.
+    fileParallelism: false,
+    sequence: { concurrent: false },
+  },
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -24,6 +50,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      ...(faultRequested ? [fault] : []),
     ],
   },
 });

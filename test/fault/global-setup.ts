@@ -8,8 +8,10 @@
  * KAFKA_BROKERS is deliberately ignored: it usually names the shared broker.
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
+import { clearResults, readResults, RESULTS_FILE, resultsTable } from './results.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -39,12 +41,29 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Gathers the rows the scenarios wrote into test/fault/results.md and prints the table. */
+function writeTable(started: number, brokers: string): void {
+  const rows = readResults();
+  if (rows.length === 0) return;
+  const table = resultsTable(rows);
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  writeFileSync(
+    RESULTS_FILE,
+    `# Fault suite results\n\nWritten by \`npm run test:fault\` on ${new Date().toISOString()} (broker ${brokers}, ${minutes} min including broker start-up).\n` +
+      `Every row ends with an audit: read-committed decisions + dead letters against every input offset; aborted copies counted by a read-uncommitted reader.\n` +
+      `A scenario that failed before its audit has no row; one that failed its audit has a row with the failure counts. Logs: runs/test-logs/.\n\n${table}\n`,
+  );
+  process.stdout.write(`\nfault suite results (${RESULTS_FILE}):\n${table}\n\n`);
+}
+
 export default async function setup(project: TestProject): Promise<() => void> {
   const script = 'deploy/local/kafka.sh';
+  const started = Date.now();
+  clearResults();
   if (process.env.FAULT_KAFKA_BROKERS) {
     project.provide('kafkaBrokers', process.env.FAULT_KAFKA_BROKERS);
     project.provide('faultBrokerControl', false);
-    return () => {};
+    return () => writeTable(started, process.env.FAULT_KAFKA_BROKERS!);
   }
   let alreadyRunning = true;
   try {
@@ -59,7 +78,8 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('kafkaBrokers', brokers);
   project.provide('faultBrokerControl', true);
   return () => {
-    // Also when it was running before: the suite leaves it in whatever state its last kill left.
+    writeTable(started, brokers);
+    // A broker that was running before the suite is left running (its owner stops it).
     if (!alreadyRunning) execFileSync('bash', [script, 'down', '--purge'], { stdio: 'inherit', env: faultKafkaEnv() });
   };
 }

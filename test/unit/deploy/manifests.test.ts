@@ -4,8 +4,7 @@
  * bound by partitions, probes on the admin port, non-root, only FRAUD_* names the scorer knows.
  * Each check has a broken twin that must be rejected, so a validator that accepts anything fails.
  */
-import { readFileSync } from 'node:fs';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../services/scorer/src/config.js';

@@ -27,6 +27,7 @@ const PAD = 24;
 const GAP = 16;
 const CARD_PAD = 16;
 const CONTENT = PAGE_WIDTH - 2 * PAD;
+const OUT_W = 390;
 
 const CSS = `
 *{box-sizing:border-box}
@@ -202,6 +203,12 @@ function lagCard(s: RunSummary, width: number): string {
   return `<section class="card"><h2>Consumer lag</h2><p class="cap">${esc(cap)}</p>${body}</section>`;
 }
 
+function outcomesCard(s: RunSummary, width: number): string {
+  const total = s.outcomes.reduce((a, o) => a + o.count, 0);
+  const items = s.outcomes.map((o) => ({ label: o.result, value: o.count, color: o.result === 'applied' ? '#59a14f' : '#bab0ac', note: percent(o.count, total) }));
+  return `<section class="card"><h2>Outcomes read</h2><p class="cap">${count(total)} delayed fraud labels from the outcomes topic, by what became of them</p>${barList(items, { width: cardInner(width), labelWidth: 90, row: 24, fontSize: 12.5 })}</section>`;
+}
+
 function modelCard(s: RunSummary): string {
   const rows = s.models.map((m) => `<tr><td>${esc(m.name)}</td><td>${esc(m.version)}</td><td class="mono">${esc(m.digest)}</td></tr>`);
   const body = rows.length
@@ -256,7 +263,9 @@ ${warn}${kpis(s)}
 <div class="row" style="grid-template-columns:${leftW}px ${rightW}px">${e2eCard(s, leftW)}<div class="stack">${decisionsCard(s, rightW)}${deadLettersCard(s, rightW)}</div></div>
 <div class="row">${stagesCard(s, CONTENT)}</div>
 <div class="row" style="grid-template-columns:${halfL}px ${halfR}px">${timeCard(s, halfL)}${scoreCard(s, halfR)}</div>
-<div class="row" style="grid-template-columns:${lagW}px 1fr">${lagCard(s, lagW)}${modelCard(s)}</div>
+${s.outcomes.length
+    ? `<div class="row" style="grid-template-columns:${OUT_W}px ${OUT_W}px 1fr">${lagCard(s, OUT_W)}${outcomesCard(s, OUT_W)}${modelCard(s)}</div>`
+    : `<div class="row" style="grid-template-columns:${lagW}px 1fr">${lagCard(s, lagW)}${modelCard(s)}</div>`}
 <footer>Counts are totals since the scorer started, from one scrape of its /metrics. Quantiles are estimated from the histogram buckets by linear interpolation within a bucket, as PromQL's histogram_quantile does; they are only as fine as the buckets.</footer>
 </main></body></html>
 `;

@@ -19,6 +19,8 @@ export const METRIC = {
   lag: 'fraudscore_consumer_lag',
   model: 'fraudscore_model_info',
 } as const;
+/** Reported when present: only scorers that read the outcomes topic have it. */
+export const OUTCOMES = 'fraudscore_outcomes';
 
 /** The pipeline's stages in processing order (services/scorer/src/telemetry/attributes.ts). */
 export const STAGES = ['decode', 'features', 'inference', 'decide', 'produce'] as const;
@@ -41,6 +43,8 @@ export interface RunSummary {
   decisions: { decision: string; count: number }[];
   deadLetters: { code: string; count: number }[];
   lag: { partition: string; lag: number }[];
+  /** Outcomes (delayed labels) by what became of them; empty when the scrape has none. */
+  outcomes: { result: string; count: number }[];
   models: { name: string; version: string; digest: string }[];
   /** From target_info: service name and version, when present. */
   service?: { name?: string; version?: string };
@@ -111,6 +115,10 @@ export function summarize(metricsText: string): RunSummary {
   }
   const lag = [...lagBy].map(([partition, l]) => ({ partition, lag: l })).sort((a, b) => Number(a.partition) - Number(b.partition) || a.partition.localeCompare(b.partition));
 
+  const outcomes = [...byLabel(find(families, OUTCOMES), 'result')]
+    .map(([result, n]) => ({ result, count: n }))
+    .sort((a, b) => b.count - a.count || a.result.localeCompare(b.result));
+
   const seen = new Set<string>();
   const models: RunSummary['models'] = [];
   for (const s of families.get(METRIC.model)?.samples ?? []) {
@@ -136,7 +144,7 @@ export function summarize(metricsText: string): RunSummary {
     const h = find(families, n)?.help;
     if (h) help[n] = h;
   }
-  const out: RunSummary = { stages, decisions, deadLetters, lag, models, totals, missing, help };
+  const out: RunSummary = { stages, decisions, deadLetters, lag, outcomes, models, totals, missing, help };
   if (e2e) out.e2e = e2e;
   if (score) out.score = score;
   if (service) out.service = service;

@@ -163,6 +163,11 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       crash,
       beforeBatch: (p) => partitions.ready(p),
       stateUpdates: (p) => changelogMessages(t.cardState, p, partitions.cardsOf(p)!, partitions.takeTouched(p)),
+      onFatal: (err) => {
+        log.error({ err: err.message }, 'chunk failed after its features were computed; exiting to restart from the committed state');
+        failure = `scoring failed: ${err.message}`;
+        fatal(err);
+      },
     });
     return {
       stats,

@@ -6,6 +6,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { startTelemetry } from '../../../scorer/src/telemetry/otel.js';
 import { SERVICE_VERSION } from '../../../scorer/src/version.js';
 import { acquireTracing } from '../local-jaeger.js';
+import { renderPng, writeRunReport } from '../report/index.js';
 import { createKafka, fetchEndOffsets } from '../../../common/src/kafka.js';
 import { ensureTopics, topicSpecs } from '../../../scorer/src/source/topics.js';
 import { createSimulation, publishEvents, type PublishStats } from '../../../simulator/src/index.js';
@@ -152,6 +153,10 @@ async function writeReport(adminUrl: string, runDir: string): Promise<void> {
   const text = await fetch(`${adminUrl}/metrics`).then((r) => r.text(), () => '');
   if (!text) return;
   writeFileSync(join(runDir, 'metrics.prom'), text);
+  const html = join(runDir, 'report.html');
+  await writeRunReport(text, html, `fraudscore demo ${runDir}`, { source: `${adminUrl}/metrics` });
+  const png = await renderPng(html, join(runDir, 'report.png')).catch(() => false);
+  console.log(`demo: report of the run (latency per stage, score histogram) in ${html}${png ? ' and report.png' : ''}`);
 }
 
 /** Jaeger here keeps traces in memory only: save a few flagged ones with the run. */

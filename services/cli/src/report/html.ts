@@ -57,6 +57,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th{text-align:left;color:#5b6573;font-weight:600;font-size:12px;padding:5px 8px;border-bottom:1px solid #e3e7ec}
 td{padding:5px 8px;border-bottom:1px solid #f0f2f5}
 td.n,th.n{text-align:right}
+.nw{white-space:nowrap}
 .mono{font-family:"DejaVu Sans Mono","Liberation Mono",Menlo,monospace;font-size:12px;word-break:break-all}
 .warn{background:#fff7e0;border:1px solid #f1d48a;border-radius:8px;padding:8px 12px;margin-bottom:${GAP}px;font-size:13px}
 .empty{color:#5b6573;padding:24px 0;text-align:center}
@@ -206,11 +207,11 @@ function lagCard(s: RunSummary, width: number): string {
 function outcomesCard(s: RunSummary, width: number): string {
   const total = s.outcomes.reduce((a, o) => a + o.count, 0);
   const items = s.outcomes.map((o) => ({ label: o.result, value: o.count, color: o.result === 'applied' ? '#59a14f' : '#bab0ac', note: percent(o.count, total) }));
-  return `<section class="card"><h2>Outcomes read</h2><p class="cap">${count(total)} delayed fraud labels from the outcomes topic, by what became of them</p>${barList(items, { width: cardInner(width), labelWidth: 90, row: 24, fontSize: 12.5 })}</section>`;
+  return `<section class="card"><h2>Outcomes read</h2><p class="cap">${count(total)} delayed fraud labels from the outcomes topic, by what became of them</p>${total > 0 ? barList(items, { width: cardInner(width), labelWidth: 90, row: 24, fontSize: 12.5 }) : empty('None read in this run')}</section>`;
 }
 
 function modelCard(s: RunSummary): string {
-  const rows = s.models.map((m) => `<tr><td>${esc(m.name)}</td><td>${esc(m.version)}</td><td class="mono">${esc(m.digest)}</td></tr>`);
+  const rows = s.models.map((m) => `<tr><td class="nw">${esc(m.name)}</td><td class="nw">${esc(m.version)}</td><td class="mono">${esc(m.digest)}</td></tr>`);
   const body = rows.length
     ? `<table><thead><tr><th>name</th><th>version</th><th>digest (sha-256)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
     : empty('No model reported');

@@ -34,10 +34,23 @@ export interface ScoringLoopDeps {
   tracer: ChunkTracer;
   metrics: ScorerMetrics;
   crash?: CrashPoints;
+  /**
+   * Called once when a chunk fails after its features were computed (pipeline, encoding or
+   * delivery). In-memory card state is then ahead of what committed, and kafkajs would retry
+   * the chunk in-process against that state (double-counting its events), so the process must
+   * exit and restart from the committed state. From then on every batch is refused.
+   */
+  onFatal?(err: Error): void;
+}
+
+/** Set once a chunk failed mid-way: the loop refuses all further work. */
+interface Guard {
+  failed?: Error;
 }
 
 export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> {
   const stats: LoopStats = { scored: 0, flagged: 0, deadLettered: 0, chunks: 0 };
+  const guard: Guard = {};
   await deps.consumer.subscribe({ topic: deps.topic, fromBeginning: deps.fromBeginning });
   await deps.consumer.run({
     autoCommit: false,
@@ -45,7 +58,7 @@ export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> 
     // Partitions are processed one at a time: features for one chunk are computed and scored
     // synchronously, so more concurrency would only interleave, not parallelise.
     partitionsConsumedConcurrently: 1,
-    eachBatch: (payload) => handleBatch(deps, stats, payload),
+    eachBatch: (payload) => handleBatch(deps, stats, guard, payload),
   });
   return stats;
 }
@@ -53,9 +66,10 @@ export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> 
 // Chunks are processed one at a time (partitionsConsumedConcurrently 1): one timing suffices.
 const timing = newChunkTiming();
 
-async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: EachBatchPayload): Promise<void> {
+async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, guard: Guard, payload: EachBatchPayload): Promise<void> {
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
   const { partition } = batch;
+  if (guard.failed) throw refused(guard.failed);
   await deps.beforeBatch?.(partition);
   for (let start = 0; start < batch.messages.length; start += deps.maxBatch) {
     if (!isRunning() || isStale()) return;
@@ -68,16 +82,26 @@ async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: Eac
       timestamp: m.timestamp,
       traceparent: m.headers?.traceparent?.toString(),
     }));
-    const results = await deps.pipeline.process(records, timing);
-    const trace = deps.tracer.begin(records, timing);
     const last = chunk[chunk.length - 1]!.offset;
     const next = BigInt(last) + 1n;
-    const outputs = toMessages(results, deps.topics, deps.codecs, trace.traceparentOf);
-    const state = deps.stateUpdates?.(partition);
-    if (state) outputs.push(state);
-    deps.crash?.hit('mid-batch');
-    const produceStart = nowMs();
-    await deps.delivery.deliver(partition, outputs, { topic: batch.topic, partition, offset: next.toString() });
+    let results: Awaited<ReturnType<Pipeline['process']>>;
+    let trace: ReturnType<ChunkTracer['begin']>;
+    let produceStart: number;
+    try {
+      results = await deps.pipeline.process(records, timing);
+      trace = deps.tracer.begin(records, timing);
+      const outputs = toMessages(results, deps.topics, deps.codecs, trace.traceparentOf);
+      const state = deps.stateUpdates?.(partition);
+      if (state) outputs.push(state);
+      deps.crash?.hit('mid-batch');
+      produceStart = nowMs();
+      await deps.delivery.deliver(partition, outputs, { topic: batch.topic, partition, offset: next.toString() });
+    } catch (err) {
+      // Features were computed (state advanced) but nothing is known to have committed.
+      guard.failed = err instanceof Error ? err : new Error(String(err));
+      deps.onFatal?.(guard.failed);
+      throw err;
+    }
     const produceEnd = nowMs();
     deps.crash?.hit('after-commit');
     resolveOffset(last);
@@ -93,4 +117,8 @@ async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, payload: Eac
     stats.chunks++;
     await heartbeat();
   }
+}
+
+function refused(cause: Error): Error {
+  return new Error(`scoring stopped: an earlier chunk failed after its features were computed (${cause.message}); the process must restart from the committed state`);
 }

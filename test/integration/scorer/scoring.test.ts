@@ -6,13 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Partitioners, type Kafka } from 'kafkajs';
 import { createCodecs, type Decision, type DeadLetter } from '../../../services/common/src/contracts.js';
-import { loadConfig } from '../../../services/scorer/src/config.js';
 import { bytesContainPanLike } from '../../../services/scorer/src/decode/pan.js';
 import type { RunningScorer } from '../../../services/scorer/src/service.js';
 import { simulate, publishEvents, type SimEvent } from '../../../services/simulator/src/index.js';
 import { EXPECTED_CODE, POISON_KINDS, poisonRecord } from '../../../services/simulator/src/poison.js';
-import { brokers, deleteTopics, freshTopics, readTopic, testKafka, type TestTopics } from '../../helpers/kafka.js';
-import { startInProcessScorer } from '../../helpers/scorer.js';
+import { deleteTopics, freshTopics, readTopic, testKafka, type TestTopics } from '../../helpers/kafka.js';
+import { scorerConfig, startInProcessScorer } from '../../helpers/scorer.js';
 
 const codecs = createCodecs('confluent');
 
@@ -58,20 +57,7 @@ describe('scorer on a real broker', () => {
     });
     await producer.disconnect();
 
-    const config = loadConfig({
-      FRAUD_KAFKA_BROKERS: brokers(),
-      FRAUD_GROUP_ID: topics.group,
-      FRAUD_TOPIC_TRANSACTIONS: topics.transactions,
-      FRAUD_TOPIC_OUTCOMES: topics.outcomes,
-      FRAUD_TOPIC_DECISIONS: topics.decisions,
-      FRAUD_TOPIC_FLAGS: topics.flags,
-      FRAUD_TOPIC_DLQ: topics.dlq,
-      FRAUD_TOPIC_CARD_STATE: topics.cardState,
-      FRAUD_ADMIN_PORT: '0',
-      FRAUD_ADMIN_HOST: '127.0.0.1',
-      FRAUD_LOG_LEVEL: 'warn',
-    });
-    scorer = await startInProcessScorer(config);
+    scorer = await startInProcessScorer(scorerConfig(topics));
   });
 
   afterAll(async () => {

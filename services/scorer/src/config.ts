@@ -26,8 +26,8 @@ const schema = z.object({
   FRAUD_MODELS_DIR: z.string().min(1).default('models'),
   /** "name/version"; empty means the one models/default.json names. */
   FRAUD_MODEL: z.string().regex(/^$|^[\w.-]+\/[\w.-]+$/, 'expected name/version').default(''),
-  /** at-least-once: offsets committed after outputs are acknowledged. */
-  FRAUD_DELIVERY: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+  /** exactly-once (default): outputs, changelog and offsets in one transaction per chunk; at-least-once: offsets committed after outputs are acknowledged. */
+  FRAUD_DELIVERY: z.enum(['at-least-once', 'exactly-once']).default('exactly-once'),
   /** Upper bound of events scored in one model call (bounds event-loop blocking). */
   FRAUD_MAX_BATCH: int(1, 10_000).default(500),
   /** Events later than wall clock + this are implausible and dead-lettered. */

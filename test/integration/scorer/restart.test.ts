@@ -24,7 +24,7 @@ describe('at-least-once restart after kill -9', () => {
     const events = [...simulate({ seed: 21, customers: 300, terminals: 600, days: 15 })];
     const total = events.filter((e) => e.kind === 'transaction').length;
     // Crash right after a chunk was produced but before its offset was committed.
-    const env = scorerEnv(topics, { FRAUD_MAX_BATCH: '100' });
+    const env = scorerEnv(topics, { FRAUD_DELIVERY: 'at-least-once', FRAUD_MAX_BATCH: '100' });
     const first = await spawnScorer({ ...env, FRAUD_CRASH_POINT: 'after-send-before-offsets', FRAUD_CRASH_AFTER: '20' }, 'restart-alo-first');
     const publishing = publishEvents(kafka, events, { topics, rate: 3000 });
     expect(await first.exited).toBe(null); // killed by SIGKILL at the crash point

@@ -30,7 +30,7 @@ describe('loadConfig defaults', () => {
       wireFormat: 'confluent',
       modelsDir: 'models',
       model: '',
-      delivery: 'at-least-once',
+      delivery: 'exactly-once',
       maxBatch: 500,
       maxFutureSkewMs: 300_000,
       maxAmountMinor: 100_000_000,

@@ -38,7 +38,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'simulation seed', (v) => Number(v), 42)
     .option('--poison-every <n>', 'publish one malformed record per n transactions (0: none)', (v) => Number(v), 500)
     .option('--partitions <n>', 'partitions of the transactions topic (when created here)', (v) => Number(v), 4)
-    .option('--delivery <mode>', 'at-least-once | exactly-once', 'at-least-once')
+    .option('--delivery <mode>', 'exactly-once | at-least-once', 'exactly-once')
     .action(async (opts: DemoOptions) => {
       for (const k of ['seconds', 'rate', 'customers', 'terminals', 'partitions'] as const) {
         if (!(opts[k] > 0)) throw new Error(`--${k} must be a positive number`);

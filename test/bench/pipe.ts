@@ -1,0 +1,175 @@
+/**
+ * The benchmark's baseline, "the pipe": a consumer → producer that does everything the scorer
+ * does except features and the model. Same configuration (FRAUD_* variables, read by the
+ * scorer's own loadConfig), same kafkajs client and consumer/producer settings, the scorer's
+ * own scoring loop (runScoringLoop: chunking, decode, encode, headers, metrics, tracing),
+ * the same delivery (at-least-once or exactly-once, acks=all), the same admin server.
+ * The difference: the FeatureComputer writes zeros (same width, so decisions encode to the
+ * same size), the "model" returns a constant, the policy always says ALLOW; no card state,
+ * so no changelog and no outcomes feed.
+ *
+ * Run by test/bench/run.ts as a child process (its own event loop, like the scorer):
+ *   node --import tsx test/bench/pipe.ts        (environment: the scorer's FRAUD_* variables)
+ *
+ * Keep the wiring below in step with services/scorer/src/service.ts.
+ */
+import { Partitioners, type Producer } from 'kafkajs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createCodecs } from '../../services/common/src/contracts.js';
+import { createKafka } from '../../services/common/src/kafka.js';
+import { ConfigError, loadConfig } from '../../services/scorer/src/config.js';
+import type { Policy } from '../../services/scorer/src/decision/policy.js';
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../services/scorer/src/features/index.js';
+import { startAdminServer } from '../../services/scorer/src/http/admin.js';
+import type { Model } from '../../services/scorer/src/model/load.js';
+import { resolveModelDir } from '../../services/scorer/src/model/load.js';
+import { manifestSchema } from '../../services/scorer/src/model/manifest.js';
+import { createPipeline, type FeatureComputer } from '../../services/scorer/src/pipeline.js';
+import { atLeastOnceDelivery, exactlyOnceDelivery, type Delivery } from '../../services/scorer/src/sink/delivery.js';
+import { runScoringLoop } from '../../services/scorer/src/source/scoring-loop.js';
+import { assertTopicsExist } from '../../services/scorer/src/source/topics.js';
+import { createChunkTracer } from '../../services/scorer/src/telemetry/chunk-tracing.js';
+import { createLogger } from '../../services/scorer/src/telemetry/log.js';
+import { createScorerMetrics } from '../../services/scorer/src/telemetry/metrics.js';
+import { startTelemetry } from '../../services/scorer/src/telemetry/otel.js';
+import { SERVICE_VERSION } from '../../services/scorer/src/version.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pipe: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel, 'fraudscore-pipe');
+
+  // The model's identity only (decisions carry it); the graph is never loaded.
+  const dir = await resolveModelDir(config.modelsDir, config.model);
+  const manifest = manifestSchema.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
+  const ref = { name: manifest.name, version: manifest.version, digest: manifest.sha256 };
+  let constant = new Float32Array(0);
+  const model: Model = {
+    ref,
+    manifest,
+    async score(_rows, n) {
+      if (constant.length < n) constant = new Float32Array(n).fill(0.01);
+      return constant.subarray(0, n);
+    },
+    dispose: async () => {},
+  };
+  const allow = { decision: 'ALLOW' as const, reasons: [] as string[] };
+  const policy: Policy = { version: `policy-v1;${ref.name}/${ref.version};thresholds=000000000000`, decide: () => allow };
+  const zeros: FeatureComputer = {
+    width: FEATURE_NAMES.length,
+    featureSetVersion: FEATURE_SET_VERSION,
+    compute(_tx, out, offset) {
+      out.fill(0, offset, offset + FEATURE_NAMES.length);
+    },
+  };
+
+  const telemetry = startTelemetry({
+    serviceName: 'fraudscore-pipe',
+    serviceVersion: SERVICE_VERSION,
+    endpoint: config.otel.endpoint,
+    sampleRatio: config.otel.sampleRatio,
+    resource: { 'fraudscore.model.name': ref.name, 'fraudscore.model.version': ref.version, 'fraudscore.model.digest': ref.digest },
+  });
+  const metrics = createScorerMetrics(telemetry.meter);
+  metrics.model(ref);
+
+  const kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId });
+  const t = config.topics;
+  await assertTopicsExist(kafka, [t.transactions, t.decisions, t.flags, t.dlq]);
+  const codecs = createCodecs(config.wireFormat);
+
+  let assigned = false;
+  let failure: string | null = null;
+  const admin = await startAdminServer({
+    host: config.admin.host,
+    port: config.admin.port,
+    health: { liveness: () => failure, readiness: () => ({ model: true, partitionsAssigned: assigned }) },
+    metrics: telemetry.serveMetrics,
+  });
+
+  const consumer = kafka.consumer({ groupId: config.groupId, readUncommitted: false, sessionTimeout: config.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)) });
+  await consumer.connect();
+  const eos =
+    config.delivery === 'exactly-once'
+      ? exactlyOnceDelivery({
+          groupId: config.groupId,
+          topic: t.transactions,
+          producerFor: (transactionalId) => kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: config.transactionTimeoutMs, createPartitioner: Partitioners.DefaultPartitioner }),
+        })
+      : undefined;
+  let delivery: Delivery;
+  let producer: Producer | undefined;
+  if (eos) delivery = eos;
+  else {
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    delivery = atLeastOnceDelivery(producer, consumer);
+  }
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return;
+    failure = `consumer crashed: ${payload.error.message}`;
+    log.fatal({ err: payload.error.message }, 'pipe consumer crashed');
+    log.flush();
+    process.exit(1);
+  });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    const mine = (payload.memberAssignment[t.transactions] ?? []) as number[];
+    eos?.assign(mine).catch((err: Error) => {
+      failure = `cannot open transactional producers: ${err.message}`;
+    });
+    assigned = mine.length > 0;
+    log.info({ partitions: mine }, 'partitions assigned');
+  });
+
+  const pipeline = createPipeline({
+    topic: t.transactions,
+    codec: codecs.transaction,
+    limits: { maxFutureSkewMs: config.maxFutureSkewMs, maxAmountMinor: config.maxAmountMinor },
+    featuresFor: () => zeros,
+    model: () => model,
+    policy: () => policy,
+    clock: Date.now,
+  });
+  const stats = await runScoringLoop({
+    consumer,
+    topic: t.transactions,
+    fromBeginning: config.fromBeginning,
+    maxBatch: config.maxBatch,
+    pipeline,
+    delivery,
+    topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq },
+    codecs,
+    tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, topic: t.transactions, groupId: config.groupId, model: () => ref }),
+    metrics,
+  });
+  log.info({ delivery: config.delivery, group: config.groupId }, 'pipe running');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, stats }, 'stopping');
+    await consumer.disconnect().catch(() => {});
+    await delivery.close().catch(() => {});
+    await admin.close().catch(() => {});
+    await telemetry.shutdown().catch(() => {});
+    log.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`pipe: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../services/cli/src/scorer-child.js';
 import type { TestProject } from 'vitest/node';
 import { clearResults, readResults, RESULTS_FILE, resultsTable } from './results.js';
 
@@ -30,16 +30,6 @@ export function faultKafkaEnv(extra: Record<string, string> = {}): NodeJS.Proces
   return env;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Gathers the rows the scenarios wrote into test/fault/results.md and prints the table. */
 function writeTable(started: number, brokers: string): void {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { parseBrokers } from '../../common/src/kafka.js';
 
 export const CACHE_DIR = process.env.FRAUDSCORE_CACHE ?? join(homedir(), '.cache', 'fraudscore');
 export const LOCAL_BOOTSTRAP_FILE = join(CACHE_DIR, 'run', 'kafka', 'bootstrap');
@@ -19,7 +20,7 @@ export function resolveBrokers(flag?: string): string[] {
   if (!text) {
     throw new Error('no Kafka broker: pass --brokers host:port, set KAFKA_BROKERS, or start the local one with `npm run kafka:up`');
   }
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return parseBrokers(text);
 }
 
 function readLocalBootstrap(): string | undefined {
@@ -28,9 +29,4 @@ function readLocalBootstrap(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The environment handed to a child scorer process: ours plus the given FRAUD_* settings. */
-export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { ...process.env, ...extra };
 }

@@ -49,8 +49,8 @@ export function createPartitionFeatures(terminals: TerminalTable, restore: Resto
       width: FEATURE_NAMES.length,
       featureSetVersion: FEATURE_SET_VERSION,
       compute(tx, out, offset) {
-        // The watermark is this event's time: outcomes known by then become visible.
-        terminals.advanceTo(tx.eventTime);
+        // compute() moves the terminal watermark to this event's time first: outcomes known
+        // by then become visible.
         engine.compute(tx, scratch);
         out.set(scratch, offset);
         touched.add(tx.cardToken);

@@ -26,12 +26,19 @@
  * Options: --quick, --out <file.json>, --partitions <n>, --backlog <tx>, --runs <n>,
  * --load-seconds <s>, --warm-seconds <s>, --customers <n>, --seed <n>, --modes a,b,…,
  * --latency-modes a,b,…, --no-profile, --profile, --state-cards <n> (0 skips), --no-latency,
- * --env KEY=VALUE (extra FRAUD_* for every child, repeatable), --keep-topics.
+ * --env KEY=VALUE (extra FRAUD_* for every child, repeatable), --keep-topics, --no-throughput
+ * (skip the throughput rounds), --render <file.json> (redraw an earlier run's table and plots), --max-eps <n> | mode=<n>,… (the maxima the latency loads are
+ * taken from, instead of the measured ones: the same absolute loads for an A/B).
  * Modes: pipe-alo, pipe-eos, alo, eos (tracing 1 %), alo-off, alo-100 (tracing off / 100 %).
+ *
+ * A/B of a change: copy the tree, change it, and run it beside the original in the same run:
+ *   npm run bench -- --variant base=/tmp/a --variant x=/tmp/b --modes alo@base,alo@x,eos@base,eos@x
+ * (`mode@variant` runs the child from that tree; variants of a mode run back to back in each
+ * round, so both see the same machine load; the table adds each variant's ratio to base).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { logLevel, type Kafka } from 'kafkajs';
@@ -40,7 +47,7 @@ import { createKafka } from '../../services/common/src/kafka.js';
 import type { TopicPlan } from '../../services/scorer/src/source/topics.js';
 import { acquireBroker, acquireTraceBackend, type Broker, type TraceBackend } from './lib/infra.js';
 import {
-  buildBacklog, committedSum, continuing, createTopics, deleteTopics, endOffsetSum, publishEvents, readOutputs, runPlan, simulationEvents, startLiveMonitor,
+  buildBacklog, committedSum, continuing, createTopics, retrying, deleteTopics, endOffsetSum, publishEvents, readOutputs, runPlan, simulationEvents, startLiveMonitor,
 } from './lib/kafka-io.js';
 import { colorOf, esc, htmlTable, lineChart, page, type Series } from './lib/plots.js';
 import { CpuSampler, spawnChild, type BenchChild } from './lib/proc.js';
@@ -104,6 +111,8 @@ interface Options {
   latencyModes: ModeKey[];
   latency: boolean;
   throughput: boolean;
+  /** Given maxima (events/s) for the latency runs, by base mode ('*' for all); instead of the measured ones. */
+  maxEps: Record<string, number>;
   profile: boolean;
   stateCards: number;
   extraEnv: Record<string, string>;
@@ -126,6 +135,7 @@ function parseArgs(argv: string[]): Options {
     latencyModes: quick ? ['alo', 'eos'] : ['pipe-alo', 'alo', 'eos', 'pipe-eos'],
     latency: true,
     throughput: true,
+    maxEps: {},
     profile: !quick,
     stateCards: quick ? 20_000 : 1_000_000,
     extraEnv: {},
@@ -161,7 +171,16 @@ function parseArgs(argv: string[]): Options {
       case '--modes': o.modes = modeList(next()); break;
       case '--latency-modes': o.latencyModes = modeList(next()); break;
       case '--no-latency': o.latency = false; break;
-      case '--no-throughput': o.throughput = false; o.latency = false; break;
+      case '--no-throughput': o.throughput = false; break;
+      case '--max-eps': {
+        for (const part of next().split(',')) {
+          const [k, v] = part.includes('=') ? part.split('=') : ['*', part];
+          const n = Number(v);
+          if (!k || !(n > 0)) throw new Error('--max-eps expects <n> or mode=<n>[,mode=<n>…]');
+          o.maxEps[k] = n;
+        }
+        break;
+      }
       case '--profile': o.profile = true; break;
       case '--no-profile': o.profile = false; break;
       case '--state-cards': o.stateCards = Math.floor(num()); break;
@@ -425,7 +444,7 @@ async function latencyRun(ctx: Ctx, mode: ModeDef, maxEps: number): Promise<Late
   let monitor: Awaited<ReturnType<typeof startLiveMonitor>> | undefined;
   try {
     created = await createTopics(ctx.kafka, plan, ctx.opts.partitions, ['transactions', 'decisions', 'flags', 'dlq', 'cardState']);
-    const m = await startLiveMonitor(ctx.kafka, plan);
+    const m = await retrying('starting the latency monitor', () => startLiveMonitor(ctx.kafka, plan));
     monitor = m;
     child = await startChild(ctx, mode, plan, group, name);
     sampler = new CpuSampler([child.pid], 500);
@@ -574,6 +593,13 @@ async function stateMemory(cards: number): Promise<StateResult> {
 // Main
 
 async function main(): Promise<number> {
+  const renderAt = process.argv.indexOf('--render');
+  if (renderAt > 0) {
+    // Re-render the table, HTML and PNG of an earlier run from its JSON (nothing is measured).
+    const file = resolve(process.argv[renderAt + 1] ?? '');
+    await writeOutputs(JSON.parse(readFileSync(file, 'utf8')) as Result, file);
+    return 0;
+  }
   const opts = parseArgs(process.argv.slice(2));
   const started = new Date();
   const outFile = resolve(opts.out ?? join('runs', `bench-${started.toISOString().replace(/[:.]/g, '-')}`, 'bench.json'));
@@ -639,7 +665,7 @@ async function main(): Promise<number> {
     if (opts.latency) {
       for (const m of opts.latencyModes) {
         if (ctx.aborted) break;
-        const max = maxOf(m);
+        const max = opts.maxEps[m] ?? opts.maxEps[MODE(m).base] ?? opts.maxEps['*'] ?? maxOf(m);
         if (!Number.isFinite(max)) {
           say(`bench: no maximum for ${m}; skipping its latency run`);
           continue;
@@ -688,8 +714,16 @@ async function main(): Promise<number> {
   // 6. Results.
   const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state);
   writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
+  await writeOutputs(result, outFile);
+  const failed = drains.filter((d) => !d.ok).length + latency.filter((l) => !l.ok).length;
+  if (failed) say(`bench: ${failed} run(s) failed; see the logs in ${logDir}`);
+  return ctx.aborted ? 130 : failed ? 1 : 0;
+}
+
+/** The HTML (and PNG) beside the JSON, and the table on stdout. */
+async function writeOutputs(result: Result, outFile: string): Promise<void> {
   const htmlFile = outFile.replace(/\.json$/, '') + '.html';
-  writeFileSync(htmlFile, renderHtml(result, drains, latency));
+  writeFileSync(htmlFile, renderHtml(result));
   const pngFile = outFile.replace(/\.json$/, '') + '.png';
   let png = false;
   try {
@@ -702,9 +736,6 @@ async function main(): Promise<number> {
   say('');
   say(`bench: JSON ${outFile}`);
   say(`bench: plots ${htmlFile}${png ? ` and ${pngFile}` : ''}`);
-  const failed = drains.filter((d) => !d.ok).length + latency.filter((l) => !l.ok).length;
-  if (failed) say(`bench: ${failed} run(s) failed; see the logs in ${logDir}`);
-  return ctx.aborted ? 130 : failed ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -885,7 +916,8 @@ function renderTable(r: Result): string {
   return lines.join('\n');
 }
 
-function renderHtml(r: Result, drains: DrainResult[], latency: LatencyResult[]): string {
+function renderHtml(r: Result): string {
+  const drains = Object.values(r.modes).flatMap((d) => d.runs);
   const parts: string[] = [];
   parts.push(`<h1>fraudscore benchmark${r.quick ? ' (quick)' : ''}</h1>`);
   parts.push(`<p class="meta">${esc(r.started_at)} · ${r.config.partitions} partitions · backlog ${fmtInt(r.config.backlog_transactions)} transactions · ${r.config.rounds} round(s), medians · ${esc(r.config.broker)} · traces: ${esc(r.config.trace_backend)} · ${r.config.machine.cores} cores, ${esc(String(r.config.machine.cpu))}, node ${esc(r.config.machine.node)}</p>`);
@@ -904,11 +936,12 @@ function renderHtml(r: Result, drains: DrainResult[], latency: LatencyResult[]):
   parts.push('<h2>End-to-end latency CDF (decision CreateTime − input CreateTime; dashed: visible to a read-committed consumer)</h2><div class="row">');
   for (const load of LOADS.map((l) => l * 100)) {
     const series: Series[] = [];
-    for (const l of latency) {
+    for (const l of r.latency) {
       const p = l.phases.find((x) => x.loadPct === load);
-      if (!p) continue;
-      series.push({ label: `${l.mode} (${fmtInt(p.offeredEps)}/s)`, color: colorOf(l.mode), points: p.cdf });
-      series.push({ label: `${l.mode} visible`, color: colorOf(l.mode), points: p.visibleCdf, dashed: true });
+      const cdf = r.latency_cdf[l.mode]?.[String(load)];
+      if (!p || !cdf) continue;
+      series.push({ label: `${l.mode} (${fmtInt(p.offeredEps)}/s)`, color: colorOf(l.mode), points: cdf.decision });
+      series.push({ label: `${l.mode} visible`, color: colorOf(l.mode), points: cdf.visible, dashed: true });
     }
     parts.push(lineChart({ title: `${load} % of each mode's maximum`, width: 430, height: 320, series, xLabel: 'latency, ms (log)', yLabel: 'percentile', xLog: true, yNines: true, xTickText: (v) => String(v) }));
   }

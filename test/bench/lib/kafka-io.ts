@@ -26,7 +26,40 @@ export function runPlan(prefix: string, run: string, input: { transactions: stri
 /** Creates the plan's topics that `own` names (the scorer's own specs: partitions, compaction). */
 export async function createTopics(kafka: Kafka, plan: TopicPlan, partitions: number, own: (keyof TopicPlan)[]): Promise<string[]> {
   const names = new Set(own.map((k) => plan[k]));
-  return ensureTopics(kafka, topicSpecs(plan, partitions).filter((s) => names.has(s.topic)));
+  const created = await ensureTopics(kafka, topicSpecs(plan, partitions).filter((s) => names.has(s.topic)));
+  await waitForLeaders(kafka, [...names]);
+  return created;
+}
+
+/** Waits until every partition of the topics has a leader (right after creation, or while the broker deletes others). */
+async function waitForLeaders(kafka: Kafka, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ok = await admin
+        .fetchTopicMetadata({ topics })
+        .then((m) => m.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0)), () => false);
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`topics without leaders after ${timeoutMs} ms: ${topics.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Retries a start-up step that can fail transiently on a busy broker (e.g. "does not host this topic-partition"). */
+export async function retrying<T>(what: string, call: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (i >= attempts) throw new Error(`${what}: ${(err as Error).message} (after ${attempts} attempts)`);
+      await new Promise((r) => setTimeout(r, 1000 * i));
+    }
+  }
 }
 
 export async function deleteTopics(kafka: Kafka, topics: string[], groups: string[] = []): Promise<void> {
@@ -167,11 +200,16 @@ export async function startLiveMonitor(kafka: Kafka, topics: { decisions: string
   const arrivalTs = new Samples();
   const seen = new Set<number>();
   const consumer = kafka.consumer({ groupId: `bench-monitor-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 50 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topics.decisions, topics.dlq], fromBeginning: true });
   let joined: () => void = () => {};
   const hasJoined = new Promise<void>((r) => (joined = r));
   consumer.on(consumer.events.GROUP_JOIN, () => joined());
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.decisions, topics.dlq], fromBeginning: true });
+  } catch (err) {
+    await consumer.disconnect().catch(() => {});
+    throw err;
+  }
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {

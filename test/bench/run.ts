@@ -904,6 +904,7 @@ function renderTable(r: Result): string {
       `${pad(d.label, 36)}${lpad(fmtInt(d.median_eps), 10)}${lpad(String(d.runs.filter((x) => x.ok).length), 6)}${lpad(ratio, 9)}${lpad(fmt(d.median_cpu_cores, 2), 7)}${lpad(fmt(d.median_cpu_us_per_event, 0), 7)}${lpad(fmt(d.median_broker_cpu_cores, 2), 8)}${lpad(fmt(d.max_peak_rss_mb, 0), 8)}   ${latFor(m)}${vsBase}`,
     );
   }
+  if (r.quick) lines.push('', 'QUICK mode: drains of a few seconds on a shared machine; these figures check that every code path runs, not the targets (use the full run).');
   lines.push('', '(ratio: to the pipe of the same delivery mode; cpu: cores used by the measured process while draining; broker: the broker JVM\'s cores meanwhile)');
   lines.push('', 'targets (issue 6, issue 4):');
   for (const [k, t] of Object.entries(r.targets)) {

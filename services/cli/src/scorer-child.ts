@@ -57,13 +57,15 @@ export async function startScorerChild(env: Record<string, string>, logFile: str
     process: child,
     adminUrl,
     exited,
-    async stop(timeoutMs = 30_000) {
-      if (exitCode !== undefined) return exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    stop: (timeoutMs = 30_000) => (exitCode !== undefined ? Promise.resolve(exitCode) : stopChild(child, exited, timeoutMs)),
   };
+}
+
+/** SIGTERM, then SIGKILL if the child has not exited within `timeoutMs`; resolves to its exit code. */
+export async function stopChild(child: ChildProcess, exited: Promise<number | null>, timeoutMs: number): Promise<number | null> {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
 }

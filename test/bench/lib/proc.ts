@@ -3,6 +3,7 @@
  * (utime + stime, sampled, so the CPU of a time window can be interpolated) and peak RSS
  * (VmHWM).
  */
+import { stopChild } from '../../../services/cli/src/scorer-child.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { freePort } from '../../../services/cli/src/scorer-child.js';
@@ -139,14 +140,7 @@ export async function spawnChild(opts: SpawnOptions): Promise<BenchChild> {
     adminUrl,
     exited,
     peakRssMb: () => statusKb(pid, 'VmHWM') / 1024,
-    async stop(timeoutMs = 30_000) {
-      if (exitCode !== undefined) return exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    stop: (timeoutMs = 30_000) => (exitCode !== undefined ? Promise.resolve(exitCode) : stopChild(child, exited, timeoutMs)),
   };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 180_000);
   for (;;) {

@@ -132,7 +132,8 @@ restart() {
 }
 
 start_java() {
-  nohup java -Xms256m -Xmx"${KAFKA_HEAP:-1g}" -XX:+UseG1GC -Djava.awt.headless=true \
+  # shellcheck disable=SC2086  # KAFKA_JVM_OPTS is a list of flags
+  nohup java -Xms256m -Xmx"${KAFKA_HEAP:-1g}" -XX:+UseG1GC ${KAFKA_JVM_OPTS:-} -Djava.awt.headless=true \
     -Dkafka.logs.dir="$run" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
     -cp "$libs/*" kafka.Kafka "$run/server.properties" >>"$run/stdout.log" 2>&1 &
   echo $! >"$pidfile"

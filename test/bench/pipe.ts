@@ -2,7 +2,7 @@
  * The benchmark's baseline, "the pipe": a consumer → producer that does everything the scorer
  * does except features and the model. Same configuration (FRAUD_* variables, read by the
  * scorer's own loadConfig), same kafkajs client and consumer/producer settings, the scorer's
- * own scoring loop (runScoringLoop: chunking, decode, encode, headers, metrics, tracing),
+ * own scoring session (startScoringSession: chunking, decode, encode, headers, metrics, tracing),
  * the same delivery (at-least-once or exactly-once, acks=all), the same admin server.
  * The difference: the FeatureComputer writes zeros (same width, so decisions encode to the
  * same size), the "model" returns a constant, the policy always says ALLOW; no card state,
@@ -11,9 +11,8 @@
  * Run by test/bench/run.ts as a child process (its own event loop, like the scorer):
  *   node --import tsx test/bench/pipe.ts        (environment: the scorer's FRAUD_* variables)
  *
- * Keep the wiring below in step with services/scorer/src/service.ts.
+ * The Kafka side (consumer, delivery, commits, rebalances) is the scorer's own session.
  */
-import { Partitioners, type Producer } from 'kafkajs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCodecs } from '../../services/common/src/contracts.js';
@@ -26,8 +25,7 @@ import type { Model } from '../../services/scorer/src/model/load.js';
 import { resolveModelDir } from '../../services/scorer/src/model/load.js';
 import { manifestSchema } from '../../services/scorer/src/model/manifest.js';
 import { createPipeline, type FeatureComputer } from '../../services/scorer/src/pipeline.js';
-import { atLeastOnceDelivery, exactlyOnceDelivery, type Delivery } from '../../services/scorer/src/sink/delivery.js';
-import { runScoringLoop } from '../../services/scorer/src/source/scoring-loop.js';
+import { startScoringSession } from '../../services/scorer/src/source/scoring-session.js';
 import { assertTopicsExist } from '../../services/scorer/src/source/topics.js';
 import { createChunkTracer } from '../../services/scorer/src/telemetry/chunk-tracing.js';
 import { createLogger } from '../../services/scorer/src/telemetry/log.js';
@@ -96,40 +94,6 @@ async function main(): Promise<void> {
     metrics: telemetry.serveMetrics,
   });
 
-  const consumer = kafka.consumer({ groupId: config.groupId, readUncommitted: false, sessionTimeout: config.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)) });
-  await consumer.connect();
-  const eos =
-    config.delivery === 'exactly-once'
-      ? exactlyOnceDelivery({
-          groupId: config.groupId,
-          topic: t.transactions,
-          producerFor: (transactionalId) => kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: config.transactionTimeoutMs, createPartitioner: Partitioners.DefaultPartitioner }),
-        })
-      : undefined;
-  let delivery: Delivery;
-  let producer: Producer | undefined;
-  if (eos) delivery = eos;
-  else {
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    delivery = atLeastOnceDelivery(producer, consumer);
-  }
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) return;
-    failure = `consumer crashed: ${payload.error.message}`;
-    log.fatal({ err: payload.error.message }, 'pipe consumer crashed');
-    log.flush();
-    process.exit(1);
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const mine = (payload.memberAssignment[t.transactions] ?? []) as number[];
-    eos?.assign(mine).catch((err: Error) => {
-      failure = `cannot open transactional producers: ${err.message}`;
-    });
-    assigned = mine.length > 0;
-    log.info({ partitions: mine }, 'partitions assigned');
-  });
-
   const pipeline = createPipeline({
     topic: t.transactions,
     codec: codecs.transaction,
@@ -139,17 +103,21 @@ async function main(): Promise<void> {
     policy: () => policy,
     clock: Date.now,
   });
-  const stats = await runScoringLoop({
-    consumer,
-    topic: t.transactions,
-    fromBeginning: config.fromBeginning,
-    maxBatch: config.maxBatch,
+  const session = await startScoringSession({
+    kafka,
+    config,
     pipeline,
-    delivery,
-    topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq },
     codecs,
     tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, topic: t.transactions, groupId: config.groupId, model: () => ref }),
     metrics,
+    log,
+    onAssigned: (mine) => (assigned = mine.length > 0),
+    onFatal(reason, err) {
+      failure = `${reason}: ${err.message}`;
+      log.fatal({ err: err.message }, reason);
+      log.flush();
+      process.exit(1);
+    },
   });
   log.info({ delivery: config.delivery, group: config.groupId }, 'pipe running');
 
@@ -157,9 +125,8 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, stats }, 'stopping');
-    await consumer.disconnect().catch(() => {});
-    await delivery.close().catch(() => {});
+    log.info({ signal, stats: session.stats }, 'stopping');
+    await session.stop();
     await admin.close().catch(() => {});
     await telemetry.shutdown().catch(() => {});
     log.flush();

@@ -54,7 +54,9 @@ export interface ReadRecord {
 }
 
 /** Reads a topic from the beginning until `count` records arrived or the timeout passes. */
-export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 60_000, readUncommitted = false): Promise<ReadRecord[]> {
+/** Reads a topic from the beginning until `count` records (or `until` says so) or the timeout. */
+export async function readTopic(kafka: Kafka, topic: string, count: number | ((read: readonly ReadRecord[]) => boolean), timeoutMs = 60_000, readUncommitted = false): Promise<ReadRecord[]> {
+  const enough = typeof count === 'number' ? (read: readonly ReadRecord[]) => read.length >= count : count;
   const out: ReadRecord[] = [];
   const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, readUncommitted });
   await consumer.connect();
@@ -66,7 +68,7 @@ export async function readTopic(kafka: Kafka, topic: string, count: number, time
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
       out.push({ partition, offset: message.offset, key: message.key, value: message.value, headers });
-      if (out.length >= count) done();
+      if (enough(out)) done();
     },
   });
   await Promise.race([finished, new Promise((r) => setTimeout(r, timeoutMs))]);

@@ -28,6 +28,14 @@ const schema = z.object({
   FRAUD_MODEL: z.string().regex(/^$|^[\w.-]+\/[\w.-]+$/, 'expected name/version').default(''),
   /** exactly-once (default): outputs, changelog and offsets in one transaction per chunk; at-least-once: offsets committed after outputs are acknowledged. */
   FRAUD_DELIVERY: z.enum(['at-least-once', 'exactly-once']).default('exactly-once'),
+  /**
+   * How often a partition commits its position, changelog and (exactly-once) transaction;
+   * empty: 1000 at-least-once (a crash re-scores at most this much), 100 exactly-once
+   * (decisions become visible at commit; a caught-up partition commits at once). 0: every chunk.
+   */
+  FRAUD_COMMIT_INTERVAL_MS: int(0, 60_000).optional(),
+  /** Partitions handled at the same time: one's broker round trips overlap another's scoring. */
+  FRAUD_CONCURRENT_PARTITIONS: int(1, 64).default(4),
   /** Upper bound of events scored in one model call (bounds event-loop blocking). */
   FRAUD_MAX_BATCH: int(1, 10_000).default(500),
   /** Events later than wall clock + this are implausible and dead-lettered. */
@@ -72,6 +80,8 @@ export interface ScorerConfig {
   readonly model: string;
   readonly delivery: 'at-least-once' | 'exactly-once';
   readonly maxBatch: number;
+  readonly commitIntervalMs: number;
+  readonly concurrentPartitions: number;
   readonly maxFutureSkewMs: number;
   readonly maxAmountMinor: number;
   readonly admin: { readonly host: string; readonly port: number };
@@ -122,6 +132,8 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
     model: c.FRAUD_MODEL,
     delivery: c.FRAUD_DELIVERY,
     maxBatch: c.FRAUD_MAX_BATCH,
+    commitIntervalMs: c.FRAUD_COMMIT_INTERVAL_MS ?? (c.FRAUD_DELIVERY === 'exactly-once' ? 100 : 1000),
+    concurrentPartitions: c.FRAUD_CONCURRENT_PARTITIONS,
     maxFutureSkewMs: c.FRAUD_MAX_FUTURE_SKEW_MS,
     maxAmountMinor: c.FRAUD_MAX_AMOUNT_MINOR,
     admin: { host: c.FRAUD_ADMIN_HOST, port: c.FRAUD_ADMIN_PORT },

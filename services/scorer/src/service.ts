@@ -3,7 +3,7 @@
  * and avsc to the pure stages. `startScorer` is used by main.ts (the process) and by tests
  * (in-process); it resolves once the scorer has joined its group and is consuming.
  */
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { createCodecs } from '../../common/src/contracts.js';
 import { createKafka } from '../../common/src/kafka.js';
 import type { ScorerConfig } from './config.js';
@@ -13,9 +13,9 @@ import { FEATURE_NAMES, FEATURE_SET_VERSION, TerminalTable } from './features/in
 import { startAdminServer } from './http/admin.js';
 import { loadModel, resolveModelDir, type Model } from './model/load.js';
 import { createPipeline } from './pipeline.js';
-import { atLeastOnceDelivery, exactlyOnceDelivery, type Delivery } from './sink/delivery.js';
 import { startOutcomesFeed, type OutcomesFeed } from './source/outcomes-table.js';
-import { runScoringLoop, type LoopStats } from './source/scoring-loop.js';
+import type { LoopStats } from './source/scoring-loop.js';
+import { startScoringSession, type ScoringSession } from './source/scoring-session.js';
 import { changelogMessages, restoreCardState } from './state/changelog.js';
 import { createPartitionFeatures } from './state/partition-features.js';
 import { createChunkTracer } from './telemetry/chunk-tracing.js';
@@ -74,12 +74,9 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
 
   const terminals = new TerminalTable();
   let outcomes: OutcomesFeed | undefined;
-  let consumer: Consumer | undefined;
-  let producer: Producer | undefined;
-  let delivery: Delivery | undefined;
+  let session: ScoringSession | undefined;
   const closeAll = async () => {
-    await consumer?.disconnect().catch(() => {});
-    await delivery?.close().catch(() => {});
+    await session?.stop();
     await outcomes?.stop().catch(() => {});
     await admin.close().catch(() => {});
   };
@@ -95,33 +92,8 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
     });
     log.info({ outcomes: outcomes.stats.read }, 'terminal table restored');
 
-    consumer = kafka.consumer({ groupId: config.groupId, readUncommitted: false, sessionTimeout: config.sessionTimeoutMs, heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)) });
-    await consumer.connect();
-    const eos =
-      config.delivery === 'exactly-once'
-        ? exactlyOnceDelivery({
-            groupId: config.groupId,
-            topic: t.transactions,
-            crash,
-            producerFor: (transactionalId) => kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: config.transactionTimeoutMs, createPartitioner: Partitioners.DefaultPartitioner }),
-          })
-        : undefined;
-    if (eos) delivery = eos;
-    else {
-      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-      delivery = atLeastOnceDelivery(producer, consumer, crash);
-    }
-
-    const c = consumer;
     let fatal: (err: Error) => void = () => {};
     const crashed = new Promise<Error>((resolve) => (fatal = resolve));
-    c.on(c.events.CRASH, ({ payload }) => {
-      // kafkajs may restart the consumer itself for retriable errors; only a final crash counts.
-      if (payload.restart) return;
-      failure = `consumer crashed: ${payload.error.message}`;
-      fatal(payload.error);
-    });
     const partitions = createPartitionFeatures(terminals, async (stores) => {
       const started = Date.now();
       const cards = await restoreCardState(kafka, t.cardState, config.groupId, stores);
@@ -129,16 +101,6 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       return cards;
     });
     allRestored = () => partitions.allRestored();
-    c.on(c.events.GROUP_JOIN, ({ payload }) => {
-      const mine = (payload.memberAssignment[t.transactions] ?? []) as number[];
-      partitions.assign(mine);
-      eos?.assign(mine).catch((err: Error) => {
-        failure = `cannot open transactional producers: ${err.message}`;
-        fatal(err);
-      });
-      ready.partitionsAssigned = mine.length > 0;
-      log.info({ partitions: mine }, 'partitions assigned');
-    });
 
     const pipeline = createPipeline({
       topic: t.transactions,
@@ -149,28 +111,29 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       policy: () => policy,
       clock: Date.now,
     });
-    const stats = await runScoringLoop({
-      consumer: c,
-      topic: t.transactions,
-      fromBeginning: config.fromBeginning,
-      maxBatch: config.maxBatch,
+    session = await startScoringSession({
+      kafka,
+      config,
       pipeline,
-      delivery,
-      topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq },
       codecs,
       tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, topic: t.transactions, groupId: config.groupId, model: () => model.ref }),
       metrics,
+      log,
       crash,
+      onAssigned(mine, reload) {
+        partitions.assign(mine, reload);
+        ready.partitionsAssigned = mine.length > 0;
+      },
       beforeBatch: (p) => partitions.ready(p),
       stateUpdates: (p) => changelogMessages(t.cardState, p, partitions.cardsOf(p)!, partitions.takeTouched(p)),
-      onFatal: (err) => {
-        log.error({ err: err.message }, 'chunk failed after its features were computed; exiting to restart from the committed state');
-        failure = `scoring failed: ${err.message}`;
+      onFatal(reason, err) {
+        log.error({ err: err.message }, `${reason}; exiting to restart from the committed state`);
+        failure = `${reason}: ${err.message}`;
         fatal(err);
       },
     });
     return {
-      stats,
+      stats: session.stats,
       model,
       adminUrl: admin.url,
       crashed,

@@ -32,6 +32,8 @@ describe('loadConfig defaults', () => {
       model: '',
       delivery: 'exactly-once',
       maxBatch: 500,
+      commitIntervalMs: 100,
+      concurrentPartitions: 4,
       maxFutureSkewMs: 300_000,
       maxAmountMinor: 100_000_000,
       admin: { host: '0.0.0.0', port: 9464 },
@@ -86,6 +88,14 @@ describe('loadConfig values', () => {
     ['0', false],
   ])('FRAUD_FROM_BEGINNING=%s is %s', (raw, expected) => {
     expect(loadConfig({ ...BASE, FRAUD_FROM_BEGINNING: raw }).fromBeginning).toBe(expected);
+  });
+
+  it('commits every 100 ms exactly-once and every second at-least-once unless told', () => {
+    expect(loadConfig({ ...BASE }).commitIntervalMs).toBe(100);
+    expect(loadConfig({ ...BASE, FRAUD_DELIVERY: 'at-least-once' }).commitIntervalMs).toBe(1000);
+    expect(loadConfig({ ...BASE, FRAUD_DELIVERY: 'at-least-once', FRAUD_COMMIT_INTERVAL_MS: '0' }).commitIntervalMs).toBe(0);
+    expect(configErrorOf({ ...BASE, FRAUD_COMMIT_INTERVAL_MS: '-5' }).message).toMatch(/FRAUD_COMMIT_INTERVAL_MS/);
+    expect(configErrorOf({ ...BASE, FRAUD_CONCURRENT_PARTITIONS: '0' }).message).toMatch(/FRAUD_CONCURRENT_PARTITIONS/);
   });
 
   it('accepts the integer bounds', () => {

@@ -1,10 +1,17 @@
 /**
  * The consumer loop: kafkajs eachBatch, split into bounded chunks, each chunk processed by
- * the pipeline and handed to the delivery together with the offset to commit. Offsets are
- * never auto-committed: a position is committed only with (or after) the outputs it produced.
+ * the pipeline and its outputs handed to the delivery; the commit schedule says when a
+ * partition also commits its position (with its changelog). Offsets are never
+ * auto-committed: a position is committed only with (or after) the outputs it produced.
+ *
+ * Several partitions are consumed concurrently, so one partition's broker round trips
+ * overlap another's scoring; scoring itself runs one chunk at a time (the pipeline reuses
+ * its row buffers, and it is CPU-bound anyway). Everything a partition does (chunks, timed
+ * commits, the final commit at stop) runs in that partition's lane, one thing at a time.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { newChunkTiming, type InputRecord, type Pipeline } from '../pipeline.js';
+import type { CommitSchedule } from './commit-schedule.js';
 import { nowMs, type ChunkTracer } from '../telemetry/chunk-tracing.js';
 import type { ScorerMetrics } from '../telemetry/metrics.js';
 import type { CrashPoints } from '../crash-points.js';
@@ -23,6 +30,9 @@ export interface ScoringLoopDeps {
   topic: string;
   fromBeginning: boolean;
   maxBatch: number;
+  /** Partitions whose batches are handled at the same time (kafkajs partitionsConsumedConcurrently). */
+  concurrentPartitions: number;
+  commits: CommitSchedule;
   pipeline: Pipeline;
   delivery: Delivery;
   topics: OutputTopics;
@@ -48,31 +58,99 @@ interface Guard {
   failed?: Error;
 }
 
-export async function runScoringLoop(deps: ScoringLoopDeps): Promise<LoopStats> {
-  const stats: LoopStats = { scored: 0, flagged: 0, deadLettered: 0, chunks: 0 };
-  const guard: Guard = {};
+export interface ScoringLoop {
+  readonly stats: LoopStats;
+  /** Stops taking batches and commits what was scored; call before the consumer leaves its group. */
+  drain(): Promise<void>;
+}
+
+export async function runScoringLoop(deps: ScoringLoopDeps): Promise<ScoringLoop> {
+  const loop: Loop = { deps, stats: { scored: 0, flagged: 0, deadLettered: 0, chunks: 0 }, guard: {}, lanes: new Lanes(), draining: false };
   await deps.consumer.subscribe({ topic: deps.topic, fromBeginning: deps.fromBeginning });
   await deps.consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    // Partitions are processed one at a time: features for one chunk are computed and scored
-    // synchronously, so more concurrency would only interleave, not parallelise.
-    partitionsConsumedConcurrently: 1,
-    eachBatch: (payload) => handleBatch(deps, stats, guard, payload),
+    partitionsConsumedConcurrently: deps.concurrentPartitions,
+    eachBatch: (payload) => loop.lanes.run(payload.batch.partition, () => handleBatch(loop, payload)),
   });
-  return stats;
+  // A partition that stops receiving batches before its interval is up still commits.
+  const timer = deps.commits.intervalMs > 0 ? setInterval(() => void commitOverdue(loop), Math.max(10, deps.commits.intervalMs / 2)) : undefined;
+  timer?.unref();
+  return {
+    stats: loop.stats,
+    async drain() {
+      loop.draining = true;
+      if (timer) clearInterval(timer);
+      await Promise.all([...deps.commits.pending().keys()].map((p) => loop.lanes.run(p, () => commitPartition(loop, p))));
+    },
+  };
 }
 
-// Chunks are processed one at a time (partitionsConsumedConcurrently 1): one timing suffices.
-const timing = newChunkTiming();
+interface Loop {
+  deps: ScoringLoopDeps;
+  stats: LoopStats;
+  guard: Guard;
+  lanes: Lanes;
+  draining: boolean;
+}
 
-async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, guard: Guard, payload: EachBatchPayload): Promise<void> {
+/** One promise chain per key: work queued on a key runs after the work before it settles. */
+class Lanes {
+  private readonly tails = new Map<number, Promise<unknown>>();
+  run<T>(key: number, work: () => Promise<T>): Promise<T> {
+    const run = (this.tails.get(key) ?? Promise.resolve()).then(work);
+    this.tails.set(key, run.catch(() => {}));
+    return run;
+  }
+}
+
+/** A heartbeat refused because the group is rebalancing (not a failure of the chunk). */
+class Rejoin extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the group is rebalancing');
+  }
+}
+
+/** Lane key of the pipeline: one chunk is scored at a time, whatever its partition. */
+const SCORING = -1;
+
+async function commitOverdue(loop: Loop): Promise<void> {
+  const due = loop.deps.commits.overdue(Date.now());
+  await Promise.all(due.map((p) => loop.lanes.run(p, () => commitPartition(loop, p)))).catch(() => {});
+}
+
+/** Commits a partition's scored chunks (and its changelog) when any are still uncommitted. */
+async function commitPartition(loop: Loop, partition: number): Promise<void> {
+  const { deps, guard } = loop;
+  const next = deps.commits.pending().get(partition);
+  if (!next || guard.failed) return;
+  try {
+    const state = deps.stateUpdates?.(partition);
+    if (await deps.delivery.deliver(partition, state ? [state] : [], next)) deps.commits.committed(partition);
+  } catch (err) {
+    fail(loop, err);
+    throw err;
+  }
+}
+
+function fail(loop: Loop, err: unknown): void {
+  // Features were computed (state advanced) but nothing is known to have committed.
+  if (loop.guard.failed) return;
+  loop.guard.failed = err instanceof Error ? err : new Error(String(err));
+  loop.deps.onFatal?.(loop.guard.failed);
+}
+
+async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void> {
+  const { deps, stats, guard } = loop;
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
   const { partition } = batch;
   if (guard.failed) throw refused(guard.failed);
+  // Draining: leave the batch unresolved; whoever owns the partition next reads it again.
+  if (loop.draining) return;
   await deps.beforeBatch?.(partition);
+  const timing = newChunkTiming();
   for (let start = 0; start < batch.messages.length; start += deps.maxBatch) {
-    if (!isRunning() || isStale()) return;
+    if (!isRunning() || isStale() || loop.draining) return;
     const chunk = batch.messages.slice(start, start + deps.maxBatch);
     const records: InputRecord[] = chunk.map((m) => ({
       partition,
@@ -87,23 +165,35 @@ async function handleBatch(deps: ScoringLoopDeps, stats: LoopStats, guard: Guard
     let results: Awaited<ReturnType<Pipeline['process']>>;
     let trace: ReturnType<ChunkTracer['begin']>;
     let produceStart: number;
+    let commit: boolean;
     try {
-      results = await deps.pipeline.process(records, timing);
+      results = await loop.lanes.run(SCORING, async () => {
+        // Before taking the CPU: let pending I/O run (other partitions' deliveries), and
+        // heartbeat: kafkajs heartbeats only when asked (at most once per interval), and a few
+        // slow chunks of different partitions in a row could otherwise outlast the session.
+        await new Promise(setImmediate);
+        await heartbeat().catch((err: unknown) => Promise.reject(new Rejoin(err)));
+        return deps.pipeline.process(records, timing);
+      });
       trace = deps.tracer.begin(records, timing);
       const outputs = toMessages(results, deps.topics, deps.codecs, trace.traceparentOf);
-      const state = deps.stateUpdates?.(partition);
+      const position = { topic: batch.topic, partition, offset: next.toString() };
+      commit = deps.commits.scored(position, next >= BigInt(batch.highWatermark), Date.now());
+      const state = commit ? deps.stateUpdates?.(partition) : undefined;
       if (state) outputs.push(state);
       deps.crash?.hit('mid-batch');
       produceStart = nowMs();
-      await deps.delivery.deliver(partition, outputs, { topic: batch.topic, partition, offset: next.toString() });
+      commit = await deps.delivery.deliver(partition, outputs, commit ? position : undefined);
+      if (commit) deps.commits.committed(partition);
     } catch (err) {
-      // Features were computed (state advanced) but nothing is known to have committed.
-      guard.failed = err instanceof Error ? err : new Error(String(err));
-      deps.onFatal?.(guard.failed);
+      // The group is rebalancing: nothing of this chunk was computed; kafkajs re-joins.
+      if (err instanceof Rejoin) throw err.cause;
+      fail(loop, err);
       throw err;
     }
     const produceEnd = nowMs();
-    deps.crash?.hit('after-commit');
+    if (commit) deps.crash?.hit('after-commit');
+    // kafkajs's in-memory position: the next fetch starts after this chunk, committed or not.
     resolveOffset(last);
     trace.end(results, timing, produceStart, produceEnd);
     deps.metrics.chunkDelivered(results, timing, produceEnd - produceStart, Date.now());

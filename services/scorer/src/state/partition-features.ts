@@ -3,7 +3,8 @@
  * card histories. Each assigned partition gets its own card store and feature engine; the
  * terminal table is shared (every instance reads all outcomes). On assignment a partition's
  * store is restored from the changelog before any of its events is scored; when a rebalance
- * takes a partition away, its store is dropped (the new owner restores it).
+ * takes a partition away, its store is dropped (the new owner restores it); when a rebalance
+ * finds a kept partition with uncommitted chunks, its store is restored afresh.
  */
 import { CardStore, createFeatureEngine, FEATURE_NAMES, FEATURE_SET_VERSION, type TerminalTable } from '../features/index.js';
 import type { FeatureComputer } from '../pipeline.js';
@@ -14,8 +15,11 @@ export interface PartitionFeatures {
   cardsOf(partition: number): CardStore | undefined;
   /** Cards whose state changed since the last call, for the changelog. */
   takeTouched(partition: number): Set<string>;
-  /** Adopts a new assignment: drops revoked partitions, restores new ones (in the background). */
-  assign(partitions: readonly number[]): void;
+  /**
+   * Adopts a new assignment: drops revoked partitions, restores new ones (in the background),
+   * and restores the `reload` ones afresh (their in-memory state is ahead of what committed).
+   */
+  assign(partitions: readonly number[], reload?: readonly number[]): void;
   /** Resolves when the partition's state is restored; rejects if restoring failed. */
   ready(partition: number): Promise<void>;
   /** True when every assigned partition is restored. */
@@ -83,7 +87,8 @@ export function createPartitionFeatures(terminals: TerminalTable, restore: Resto
       entry.touched.clear();
       return out;
     },
-    assign(partitions) {
+    assign(partitions, reload = []) {
+      for (const p of reload) byPartition.delete(p);
       const keep = new Set(partitions);
       for (const p of [...byPartition.keys()]) if (!keep.has(p)) byPartition.delete(p);
       const fresh = partitions.filter((p) => !byPartition.has(p));

@@ -28,6 +28,23 @@ describe('partition features', () => {
     expect(restores).toBe(2);
   });
 
+  it('restores a kept partition afresh when told to reload it (uncommitted state thrown away)', async () => {
+    const restored: number[][] = [];
+    const pf = createPartitionFeatures(new TerminalTable(), async (stores) => (restored.push([...stores.keys()]), 0));
+    pf.assign([0, 1]);
+    await pf.ready(0);
+    const out = new Float64Array(15);
+    pf.featuresFor(0).compute(tx('card-1', Date.UTC(2024, 0, 1)), out, 0);
+    pf.featuresFor(1).compute(tx('card-2', Date.UTC(2024, 0, 1)), out, 0);
+    pf.assign([0, 1], [0]);
+    await pf.ready(0);
+    // Partition 0 starts again from what the (empty) changelog held; partition 1 keeps its state.
+    expect(pf.cardsOf(0)!.has('card-1')).toBe(false);
+    expect(pf.takeTouched(0).size).toBe(0);
+    expect(pf.cardsOf(1)!.has('card-2')).toBe(true);
+    expect(restored).toEqual([[0, 1], [0]]);
+  });
+
   it('evicts cards idle longer than every window and tombstones them through takeTouched', async () => {
     const pf = createPartitionFeatures(new TerminalTable(), async () => 0);
     pf.assign([0]);

@@ -57,6 +57,11 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
       const inference = timing.inferenceMs / 1000;
       const decide = timing.decideMs / 1000;
       const produce = produceMs / 1000;
+      // Counters are added once per chunk and outcome (same totals, a fraction of the calls).
+      let allow = 0;
+      let review = 0;
+      let block = 0;
+      let dlq = 0;
       for (let i = 0; i < results.length; i++) {
         const r = results[i]!;
         stage.record(timing.decodeMs[i]! / 1000, stageAttrs.decode);
@@ -66,15 +71,22 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
           stage.record(timing.featuresMs[i]! / 1000, stageAttrs.features);
           stage.record(inference, stageAttrs.inference);
           stage.record(decide, stageAttrs.decide);
-          events.add(1, outcomeAttrs[r.decision.decision]);
+          const d = r.decision.decision;
+          if (d === 'ALLOW') allow++;
+          else if (d === 'REVIEW') review++;
+          else block++;
           score.record(r.decision.score);
         } else {
-          events.add(1, outcomeAttrs.DLQ);
+          dlq++;
           let attrs = codeAttrs.get(r.deadLetter.errorCode);
           if (!attrs) codeAttrs.set(r.deadLetter.errorCode, (attrs = { code: r.deadLetter.errorCode }));
           deadLetters.add(1, attrs);
         }
       }
+      if (allow) events.add(allow, outcomeAttrs.ALLOW);
+      if (review) events.add(review, outcomeAttrs.REVIEW);
+      if (block) events.add(block, outcomeAttrs.BLOCK);
+      if (dlq) events.add(dlq, outcomeAttrs.DLQ);
     },
     lag(partition, value) {
       let attrs = partitionAttrs.get(partition);

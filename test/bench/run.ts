@@ -29,8 +29,8 @@
  * --env KEY=VALUE (extra FRAUD_* for every child, repeatable), --keep-topics, --no-throughput
  * (skip the throughput rounds), --render <file.json> (redraw an earlier run's table and plots), --max-eps <n> | mode=<n>,… (the maxima the latency loads are
  * taken from, instead of the measured ones: the same absolute loads for an A/B).
- * BENCH_LATENCY_PROFILE_DIR=<dir> also profiles each latency run's child (node --cpu-prof);
- * summarise with `npx tsx test/bench/lib/profile.ts <file.cpuprofile>`.
+ * BENCH_LATENCY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=<dir>" (or --trace-gc, …) passes node
+ * flags to each latency run's child; summarise a profile with test/bench/lib/profile.ts.
  * Modes: pipe-alo, pipe-eos, alo, eos (tracing 1 %), alo-off, alo-100 (tracing off / 100 %).
  *
  * A/B of a change: copy the tree, change it, and run it beside the original in the same run:
@@ -448,9 +448,8 @@ async function latencyRun(ctx: Ctx, mode: ModeDef, maxEps: number): Promise<Late
     created = await createTopics(ctx.kafka, plan, ctx.opts.partitions, ['transactions', 'decisions', 'flags', 'dlq', 'cardState']);
     const m = await retrying('starting the latency monitor', () => startLiveMonitor(ctx.kafka, plan));
     monitor = m;
-    // BENCH_LATENCY_PROFILE_DIR: profile the child while it serves the offered loads.
-    const profileDir = process.env.BENCH_LATENCY_PROFILE_DIR;
-    child = await startChild(ctx, mode, plan, group, name, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []);
+    // BENCH_LATENCY_NODE_FLAGS: node flags for the child while it serves the offered loads.
+    child = await startChild(ctx, mode, plan, group, name, (process.env.BENCH_LATENCY_NODE_FLAGS ?? '').split(' ').filter(Boolean));
     sampler = new CpuSampler([child.pid], 500);
     // Same simulation as the backlog (its outcomes are in the outcomes topic), transactions only.
     const events = continuing(simulationEvents(ctx.opts.seed, ctx.opts.customers, Number.MAX_SAFE_INTEGER, false));

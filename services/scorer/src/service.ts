@@ -61,7 +61,9 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
   await assertTopicsExist(kafka, [t.transactions, t.outcomes, t.decisions, t.flags, t.dlq, t.cardState]);
   const codecs = createCodecs(config.wireFormat);
 
-  const ready = { model: true, terminalTable: false, partitionsAssigned: false };
+  // Ready = able to score and deliver at once: state restored and (exactly-once) every
+  // partition's transactional producer initialised, not merely joined.
+  const ready = { model: true, terminalTable: false, partitionsAssigned: false, producersReady: false };
   let failure: string | null = null;
   let allRestored = () => false;
   const admin = await startAdminServer({
@@ -123,7 +125,9 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       onAssigned(mine, reload) {
         partitions.assign(mine, reload);
         ready.partitionsAssigned = mine.length > 0;
+        ready.producersReady = false;
       },
+      onProducersReady: () => (ready.producersReady = true),
       beforeBatch: (p) => partitions.ready(p),
       stateUpdates: (p) => changelogMessages(t.cardState, p, partitions.cardsOf(p)!, partitions.takeTouched(p)),
       onFatal(reason, err) {

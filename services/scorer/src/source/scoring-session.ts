@@ -41,6 +41,8 @@ export interface ScoringSessionOptions {
    * committed changelog before they are scored again.
    */
   onAssigned?(partitions: readonly number[], reload: readonly number[]): void;
+  /** The producers for the latest assignment are open (exactly-once: transactional ids initialised). */
+  onProducersReady?(): void;
   /** Awaited before a partition's batch is processed (its state must be restored). */
   beforeBatch?(partition: number): Promise<void>;
   /** State records (changelog) to commit with a partition's position. */
@@ -86,6 +88,7 @@ export async function startScoringSession(o: ScoringSessionOptions): Promise<Sco
     // kafkajs may restart the consumer itself for retriable errors; only a final crash counts.
     if (!payload.restart) o.onFatal('consumer crashed', payload.error);
   });
+  let joins = 0;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const mine = (payload.memberAssignment[t.transactions] ?? []) as number[];
     // No batch runs during a join (kafkajs lets the last fetch's batches finish first).
@@ -93,7 +96,11 @@ export async function startScoringSession(o: ScoringSessionOptions): Promise<Sco
     const uncommitted = commits.drop();
     const reload = uncommitted.filter((p) => mine.includes(p));
     o.onAssigned?.(mine, reload);
-    delivery.assign(mine, uncommitted).catch((err: Error) => o.onFatal('cannot prepare the producers for the new assignment', err));
+    const join = ++joins;
+    delivery.assign(mine, uncommitted).then(
+      () => join === joins && o.onProducersReady?.(),
+      (err: Error) => o.onFatal('cannot prepare the producers for the new assignment', err),
+    );
     log.info({ partitions: mine, reloaded: reload }, 'partitions assigned');
   });
 

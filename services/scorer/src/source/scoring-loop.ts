@@ -15,7 +15,7 @@ import type { CommitSchedule } from './commit-schedule.js';
 import { nowMs, type ChunkTracer } from '../telemetry/chunk-tracing.js';
 import type { ScorerMetrics } from '../telemetry/metrics.js';
 import type { CrashPoints } from '../crash-points.js';
-import type { Delivery } from '../sink/delivery.js';
+import type { Delivery, NextOffset } from '../sink/delivery.js';
 import { toMessages, type OutputCodecs, type OutputTopics, type TopicMessages } from '../sink/messages.js';
 
 export interface LoopStats {
@@ -125,12 +125,24 @@ async function commitPartition(loop: Loop, partition: number): Promise<void> {
   const next = deps.commits.pending().get(partition);
   if (!next || guard.failed) return;
   try {
-    const state = deps.stateUpdates?.(partition);
-    if (await deps.delivery.deliver(partition, state ? [state] : [], next)) deps.commits.committed(partition);
+    await send(loop, partition, [], next);
   } catch (err) {
     fail(loop, err);
     throw err;
   }
+}
+
+/**
+ * Delivers a partition's outputs; with `commitAt`, also its changelog and its position. The
+ * one place a commit happens (after a chunk, on the timer, at drain). True when it committed.
+ */
+async function send(loop: Loop, partition: number, outputs: TopicMessages[], commitAt?: NextOffset): Promise<boolean> {
+  const { deps } = loop;
+  const state = commitAt ? deps.stateUpdates?.(partition) : undefined;
+  if (state) outputs.push(state);
+  const committed = await deps.delivery.deliver(partition, outputs, commitAt);
+  if (committed) deps.commits.committed(partition);
+  return committed;
 }
 
 function fail(loop: Loop, err: unknown): void {
@@ -149,6 +161,7 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
   if (loop.draining) return;
   await deps.beforeBatch?.(partition);
   const timing = newChunkTiming();
+  const end = BigInt(batch.highWatermark);
   for (let start = 0; start < batch.messages.length; start += deps.maxBatch) {
     if (!isRunning() || isStale() || loop.draining) return;
     const chunk = batch.messages.slice(start, start + deps.maxBatch);
@@ -165,7 +178,7 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
     let results: Awaited<ReturnType<Pipeline['process']>>;
     let trace: ReturnType<ChunkTracer['begin']>;
     let produceStart: number;
-    let commit: boolean;
+    let committed: boolean;
     try {
       results = await loop.lanes.run(SCORING, async () => {
         // Before taking the CPU: let pending I/O run (other partitions' deliveries), and
@@ -178,13 +191,10 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
       trace = deps.tracer.begin(records, timing);
       const outputs = toMessages(results, deps.topics, deps.codecs, trace.traceparentOf);
       const position = { topic: batch.topic, partition, offset: next.toString() };
-      commit = deps.commits.scored(position, next >= BigInt(batch.highWatermark), Date.now());
-      const state = commit ? deps.stateUpdates?.(partition) : undefined;
-      if (state) outputs.push(state);
+      const due = deps.commits.scored(position, next >= end, Date.now());
       deps.crash?.hit('mid-batch');
       produceStart = nowMs();
-      commit = await deps.delivery.deliver(partition, outputs, commit ? position : undefined);
-      if (commit) deps.commits.committed(partition);
+      committed = await send(loop, partition, outputs, due ? position : undefined);
     } catch (err) {
       // The group is rebalancing: nothing of this chunk was computed; kafkajs re-joins.
       if (err instanceof Rejoin) throw err.cause;
@@ -192,12 +202,12 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
       throw err;
     }
     const produceEnd = nowMs();
-    if (commit) deps.crash?.hit('after-commit');
+    if (committed) deps.crash?.hit('after-commit');
     // kafkajs's in-memory position: the next fetch starts after this chunk, committed or not.
     resolveOffset(last);
     trace.end(results, timing, produceStart, produceEnd);
     deps.metrics.chunkDelivered(results, timing, produceEnd - produceStart, Date.now());
-    deps.metrics.lag(partition, Math.max(0, Number(BigInt(batch.highWatermark) - next)));
+    deps.metrics.lag(partition, Math.max(0, Number(end - next)));
     for (const r of results) {
       if (r.kind === 'decision') {
         stats.scored++;

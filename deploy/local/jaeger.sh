@@ -21,6 +21,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=stop-pid.sh
+. "$here/stop-pid.sh"
 repo=$(cd "$here/../.." && pwd)
 module=github.com/jaegertracing/jaeger
 modver=${JAEGER_MODULE_VERSION:-v1.76.0}
@@ -169,11 +171,7 @@ up() {
 
 down() {
   if running; then
-    local pid; pid=$(cat "$pidfile")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && { log "Jaeger did not stop in 30 s; killing"; kill -KILL "$pid" 2>/dev/null || true; }
-    log "stopped"
+    stop_pid "$pidfile" Jaeger
   fi
   rm -f "$pidfile" "$endpoints"
   if [ "${1:-}" = "--purge" ]; then rm -rf "$run"; fi

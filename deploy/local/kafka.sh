@@ -15,6 +15,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=stop-pid.sh
+. "$here/stop-pid.sh"
 repo=$(cd "$here/../.." && pwd)
 version=${KAFKA_VERSION:-4.4.0}
 cache=${FRAUDSCORE_CACHE:-$HOME/.cache/fraudscore}
@@ -103,11 +105,7 @@ up() {
 down() {
   if [ -n "${KAFKA_BROKERS:-}" ]; then log "KAFKA_BROKERS is set; stopping nothing"; return; fi
   if running; then
-    local pid; pid=$(cat "$pidfile")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && { log "broker did not stop in 30 s; killing"; kill -KILL "$pid" 2>/dev/null || true; }
-    log "stopped"
+    stop_pid "$pidfile" broker
   fi
   rm -f "$pidfile" "$addrfile"
   if [ "${1:-}" = "--purge" ]; then rm -rf "$run"; fi

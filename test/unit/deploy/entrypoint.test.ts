@@ -25,8 +25,8 @@ function imageCommand(): { entrypoint: string[]; cmd: string[] } {
 }
 
 describe('deploy/docker/Dockerfile', () => {
-  it('runs on a slim Node 20 base as a non-root user', () => {
-    expect(runtime.from).toMatch(/^node:20(\.\d+)*(-bookworm|-trixie)?-slim$/);
+  it('runs on a slim Node 24 LTS base as a non-root user', () => {
+    expect(runtime.from).toMatch(/^node:24(\.\d+)*(-bookworm|-trixie)?-slim$/);
     const user = lastOf('USER').split(':')[0] ?? '';
     expect(user).not.toMatch(/^(|root|0)$/);
     expect(user, 'numeric, so Kubernetes can verify runAsNonRoot').toMatch(/^\d+$/);

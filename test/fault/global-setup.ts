@@ -8,7 +8,8 @@
  * KAFKA_BROKERS is deliberately ignored: it usually names the shared broker.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { freePort } from '../../services/cli/src/scorer-child.js';
 import type { TestProject } from 'vitest/node';
 import { clearResults, readResults, RESULTS_FILE, resultsTable } from './results.js';
@@ -31,15 +32,16 @@ export function faultKafkaEnv(extra: Record<string, string> = {}): NodeJS.Proces
 }
 
 
-/** Gathers the rows the scenarios wrote into test/fault/results.md and prints the table. */
+/** Gathers the rows the scenarios wrote into RESULTS_FILE (under runs/) and prints the table. */
 function writeTable(started: number, brokers: string): void {
   const rows = readResults();
   if (rows.length === 0) return;
   const table = resultsTable(rows);
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  mkdirSync(dirname(RESULTS_FILE), { recursive: true });
   writeFileSync(
     RESULTS_FILE,
-    `# Fault suite results\n\nWritten by \`npm run test:fault\` on ${new Date().toISOString()} (broker ${brokers}, ${minutes} min including broker start-up).\n` +
+    `# Fault suite results\n\nWritten by \`npm run test:fault\` on ${new Date().toISOString()} (Kafka client: ${process.env.FRAUD_KAFKA_CLIENT ?? 'the default'}; broker ${brokers}, ${minutes} min including broker start-up).\n` +
       `Every row ends with an audit: read-committed decisions + dead letters against every input offset; aborted copies counted by a read-uncommitted reader.\n` +
       `A scenario that failed before its audit has no row; one that failed its audit has a row with the failure counts. Logs: runs/test-logs/.\n\n${table}\n`,
   );

@@ -308,7 +308,10 @@ export function logLines(text: string, msg: RegExp): string[] {
  * the suite's runtime.
  */
 export function eosEnv(topics: TestTopics, extra: Record<string, string> = {}): Record<string, string> {
-  return scorerEnv(topics, { FRAUD_DELIVERY: 'exactly-once', FRAUD_LOG_LEVEL: 'info', FRAUD_MAX_BATCH: '20', FRAUD_SESSION_TIMEOUT_MS: '6000', ...extra });
+  // One instance name per scenario (a restarted scorer is the same instance, as under a
+  // supervisor): on librdkafka its transactional id fences the killed predecessor at once.
+  // Scenarios with several live instances give each its own (FRAUD_INSTANCE_ID in `extra`).
+  return scorerEnv(topics, { FRAUD_DELIVERY: 'exactly-once', FRAUD_LOG_LEVEL: 'info', FRAUD_MAX_BATCH: '20', FRAUD_SESSION_TIMEOUT_MS: '6000', FRAUD_INSTANCE_ID: 'scenario', ...extra });
 }
 
 export interface Outcome {

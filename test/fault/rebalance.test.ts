@@ -43,7 +43,7 @@ describe('scenario 3: rebalance 1 → 3 → 1 instances while publishing, with a
     const topics = await freshTopics(kafka, 3);
     const env = eosEnv(topics, { FRAUD_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) });
     const launch = async (extra: Record<string, string>, name: string) => {
-      const p = await launchScorer({ ...env, ...extra }, `fault-3-${name}`);
+      const p = await launchScorer({ ...env, FRAUD_INSTANCE_ID: name, ...extra }, `fault-3-${name}`);
       procs.push(p);
       return p;
     };

@@ -1,13 +1,15 @@
 /**
  * The results table of the fault suite: each scenario writes one row (a JSON file, since
  * test files run in separate workers); the global teardown gathers them into
- * test/fault/results.md and prints the table. No vitest imports: the teardown uses it too.
+ * runs/fault/results-<client>.md (never a tracked file: running the tests leaves the working
+ * tree clean; test/fault/results.md is the recorded copy of full runs) and prints the table.
+ * No vitest imports: the teardown uses it too.
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const RESULTS_DIR = join('runs/test-logs', 'fault-results');
-export const RESULTS_FILE = 'test/fault/results.md';
+export const RESULTS_FILE = `runs/fault/results-${process.env.FRAUD_KAFKA_CLIENT ?? 'default-client'}.md`;
 
 export interface ResultRow {
   scenario: string;

@@ -12,8 +12,14 @@ import { loadServingModel, startScorer, type RunningScorer } from '../../service
 import { createLogger } from '../../services/scorer/src/telemetry/log.js';
 import { startTelemetry, type Telemetry } from '../../services/scorer/src/telemetry/otel.js';
 
+/**
+ * The scorer's environment for a test's topics. FRAUD_KAFKA_CLIENT passes through from the
+ * test run's environment, so one suite runs on either client (`FRAUD_KAFKA_CLIENT=librdkafka
+ * npm run test:integration`; npm test runs the Kafka suites on both).
+ */
 export function scorerEnv(topics: TestTopics, extra: Record<string, string> = {}): Record<string, string> {
   return {
+    ...(process.env.FRAUD_KAFKA_CLIENT ? { FRAUD_KAFKA_CLIENT: process.env.FRAUD_KAFKA_CLIENT } : {}),
     FRAUD_KAFKA_BROKERS: brokers(),
     FRAUD_GROUP_ID: topics.group,
     FRAUD_TOPIC_TRANSACTIONS: topics.transactions,

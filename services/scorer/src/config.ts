@@ -4,7 +4,14 @@
  * that names the variable.
  */
 import { z } from 'zod';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { CRASH_POINTS, type CrashPoint } from './crash-points.js';
+
+export const KAFKA_CLIENTS = ['kafkajs', 'librdkafka'] as const;
+export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
+/** The client the benchmark found faster on throughput and p99 (README, "Kafka clients"). */
+export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'kafkajs';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -13,6 +20,18 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const schema = z.object({
   FRAUD_KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port…]'),
   FRAUD_CLIENT_ID: z.string().min(1).default('fraudscore-scorer'),
+  /**
+   * The Kafka client of the scoring loop: librdkafka (@confluentinc/kafka-javascript, native
+   * API) or kafkajs. Both are supported and tested; the default is the faster one (README).
+   */
+  FRAUD_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default(DEFAULT_KAFKA_CLIENT),
+  /**
+   * This instance's stable name in the group. librdkafka exactly-once: the transactional id is
+   * <group>.<instance>, so a restarted instance fences its crashed predecessor's open transaction
+   * at once. Empty: <hostname>-<admin port> (unique among the instances of one host), or a
+   * random id when the admin port is 0.
+   */
+  FRAUD_INSTANCE_ID: z.string().regex(/^[\w.-]{1,100}$/, 'expected 1–100 of [A-Za-z0-9_.-]').optional(),
   FRAUD_GROUP_ID: z.string().min(1).default('fraudscore-scorer'),
   FRAUD_TOPIC_TRANSACTIONS: z.string().min(1).default('transactions'),
   FRAUD_TOPIC_OUTCOMES: z.string().min(1).default('transaction-outcomes'),
@@ -51,8 +70,13 @@ const schema = z.object({
   FRAUD_FROM_BEGINNING: bool.default(true),
   /** Consumer group session timeout: a member silent this long is evicted (broker allows ≥ 6 s). */
   FRAUD_SESSION_TIMEOUT_MS: int(6_000, 1_800_000).default(30_000),
-  /** Exactly-once: the broker aborts a transaction left open this long (≤ the broker's transaction.max.timeout.ms). */
-  FRAUD_TRANSACTION_TIMEOUT_MS: int(1_000, 900_000).default(60_000),
+  /**
+   * Exactly-once: the broker aborts a transaction left open this long (≤ the broker's
+   * transaction.max.timeout.ms). Empty: 10 s on librdkafka (one transactional id per instance:
+   * a hung instance's open transaction holds back read_committed readers of its partitions until
+   * then, as in Kafka Streams), 60 s on kafkajs (one id per partition: the next owner fences it at once).
+   */
+  FRAUD_TRANSACTION_TIMEOUT_MS: int(1_000, 900_000).optional(),
   /** Fault tests only: SIGKILL the process at this point … */
   FRAUD_CRASH_POINT: z.enum(CRASH_POINTS).default('none'),
   /** … the n-th time it is reached. */
@@ -66,6 +90,9 @@ export type RawConfig = z.infer<typeof schema>;
 export interface ScorerConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  readonly kafkaClient: KafkaClientName;
+  /** Stable name of this instance (librdkafka exactly-once: its transactional id). */
+  readonly instanceId: string;
   readonly groupId: string;
   readonly topics: {
     readonly transactions: string;
@@ -118,6 +145,8 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
   return deepFreeze({
     brokers: c.FRAUD_KAFKA_BROKERS.split(','),
     clientId: c.FRAUD_CLIENT_ID,
+    kafkaClient: c.FRAUD_KAFKA_CLIENT,
+    instanceId: c.FRAUD_INSTANCE_ID ?? (c.FRAUD_ADMIN_PORT > 0 ? `${hostname().replace(/[^\w.-]/g, '_').slice(0, 80)}-${c.FRAUD_ADMIN_PORT}` : randomUUID()),
     groupId: c.FRAUD_GROUP_ID,
     topics: {
       transactions: c.FRAUD_TOPIC_TRANSACTIONS,
@@ -141,7 +170,7 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
     otel: { endpoint: c.FRAUD_OTEL_ENDPOINT, sampleRatio: c.FRAUD_TRACE_SAMPLE_RATIO },
     fromBeginning: c.FRAUD_FROM_BEGINNING,
     sessionTimeoutMs: c.FRAUD_SESSION_TIMEOUT_MS,
-    transactionTimeoutMs: c.FRAUD_TRANSACTION_TIMEOUT_MS,
+    transactionTimeoutMs: c.FRAUD_TRANSACTION_TIMEOUT_MS ?? (c.FRAUD_KAFKA_CLIENT === 'librdkafka' ? 10_000 : 60_000),
     faults: { crashPoint: c.FRAUD_CRASH_POINT, crashAfter: c.FRAUD_CRASH_AFTER, modelDelayMs: c.FRAUD_INJECT_MODEL_DELAY_MS },
   });
 }

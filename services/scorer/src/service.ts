@@ -14,7 +14,7 @@ import { startAdminServer } from './http/admin.js';
 import { loadModel, resolveModelDir, type Model } from './model/load.js';
 import { createPipeline } from './pipeline.js';
 import { startOutcomesFeed, type OutcomesFeed } from './source/outcomes-table.js';
-import type { LoopStats } from './source/scoring-loop.js';
+import type { LoopStats } from './source/chunk-scoring.js';
 import { startScoringSession, type ScoringSession } from './source/scoring-session.js';
 import { changelogMessages, restoreCardState } from './state/changelog.js';
 import { createPartitionFeatures } from './state/partition-features.js';

@@ -13,7 +13,13 @@
  *   it has caught up with its high watermark; the interval bounds the delay under load.
  * An interval of 0 commits every chunk.
  */
-import type { NextOffset } from '../sink/delivery.js';
+
+/** The next position to read after a chunk: last offset + 1 (Kafka's commit convention). */
+export interface NextOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
 
 export interface CommitSchedule {
   readonly intervalMs: number;

@@ -1,32 +1,29 @@
 /**
- * One consumer-group membership of the scoring loop: the consumer, the delivery of the
- * configured mode, the commit schedule, and what a rebalance and a stop must do to keep
- * outputs, card state and committed positions in step. Shared by the scorer and the
- * benchmark's pipe, so the pipe measures exactly the scorer's Kafka path.
+ * The source/sink port of the scorer: one consumer-group membership that reads the
+ * transactions topic, scores it chunk by chunk and delivers the outputs with the configured
+ * delivery mode, keeping outputs, card state and committed positions in step across commits,
+ * rebalances and stops. Shared by the scorer and the benchmark's pipe, so the pipe measures
+ * exactly the scorer's Kafka path.
+ *
+ * Two adapters, chosen by FRAUD_KAFKA_CLIENT, loaded only when chosen (the librdkafka one is a
+ * native addon):
+ * - transport/kafkajs: eachBatch, partitions in concurrent lanes, one transactional producer
+ *   per input partition (kafkajs has no KIP-447 group fencing).
+ * - transport/librdkafka: @confluentinc/kafka-javascript's native API, one poll loop, one
+ *   transactional producer per instance fenced by the group generation (KIP-447).
  */
-import { Partitioners, type Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { ScorerConfig } from '../config.js';
 import type { CrashPoints } from '../crash-points.js';
 import type { Pipeline } from '../pipeline.js';
-import { atLeastOnceDelivery, exactlyOnceDelivery, type Delivery } from '../sink/delivery.js';
 import type { OutputCodecs, TopicMessages } from '../sink/messages.js';
 import type { ChunkTracer } from '../telemetry/chunk-tracing.js';
 import type { Logger } from '../telemetry/log.js';
 import type { ScorerMetrics } from '../telemetry/metrics.js';
-import { createCommitSchedule } from './commit-schedule.js';
-import { runScoringLoop, type LoopStats } from './scoring-loop.js';
-
-/**
- * A transaction that starts right after the previous commit often finds the broker still
- * writing that commit's markers: AddPartitionsToTxn answers CONCURRENT_TRANSACTIONS for a few
- * milliseconds. kafkajs retries it on the client's schedule (first retry after ~100 ms),
- * which stalls the partition, and every event behind it, for 100 ms: measured as the
- * exactly-once p99. Retry quickly instead (as the Java client does, 20 ms), with more
- * attempts so a broker outage is still ridden out for as long as before (~25 s).
- */
-const TRANSACTIONAL_RETRY = { initialRetryTime: 10, maxRetryTime: 5_000, retries: 12 };
+import type { LoopStats } from './chunk-scoring.js';
 
 export interface ScoringSessionOptions {
+  /** The kafkajs client (used by the kafkajs adapter; the librdkafka one builds its own from config). */
   kafka: Kafka;
   config: ScorerConfig;
   pipeline: Pipeline;
@@ -36,14 +33,14 @@ export interface ScoringSessionOptions {
   log: Logger;
   crash?: CrashPoints;
   /**
-   * A new assignment. `reload` lists kept partitions that had uncommitted chunks: kafkajs
-   * resumes them from their committed offset, so their card state must be rebuilt from the
-   * committed changelog before they are scored again.
+   * A new assignment. `reload` lists kept partitions whose in-memory card state is ahead of
+   * what committed (they will be read again from their committed offset), so their card state
+   * must be rebuilt from the committed changelog before they are scored again.
    */
   onAssigned?(partitions: readonly number[], reload: readonly number[]): void;
   /** The producers for the latest assignment are open (exactly-once: transactional ids initialised). */
   onProducersReady?(): void;
-  /** Awaited before a partition's batch is processed (its state must be restored). */
+  /** Awaited before a partition's records are scored (its state must be restored). */
   beforeBatch?(partition: number): Promise<void>;
   /** State records (changelog) to commit with a partition's position. */
   stateUpdates?(partition: number): TopicMessages | undefined;
@@ -58,78 +55,10 @@ export interface ScoringSession {
 }
 
 export async function startScoringSession(o: ScoringSessionOptions): Promise<ScoringSession> {
-  const { kafka, config, log } = o;
-  const t = config.topics;
-  const consumer = kafka.consumer({
-    groupId: config.groupId,
-    readUncommitted: false,
-    sessionTimeout: config.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
-  });
-  await consumer.connect();
-  const exactlyOnce = config.delivery === 'exactly-once';
-  const producerOptions = { idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner };
-  let delivery: Delivery;
-  if (exactlyOnce) {
-    delivery = exactlyOnceDelivery({
-      groupId: config.groupId,
-      topic: t.transactions,
-      crash: o.crash,
-      producerFor: (transactionalId) => kafka.producer({ ...producerOptions, transactionalId, transactionTimeout: config.transactionTimeoutMs, retry: TRANSACTIONAL_RETRY }),
-    });
-  } else {
-    const producer = kafka.producer(producerOptions);
-    await producer.connect();
-    delivery = atLeastOnceDelivery(producer, consumer, o.crash);
+  if (o.config.kafkaClient === 'librdkafka') {
+    const { startLibrdkafkaSession } = await import('../transport/librdkafka/session.js');
+    return startLibrdkafkaSession(o);
   }
-  const commits = createCommitSchedule({ intervalMs: config.commitIntervalMs, commitWhenCaughtUp: exactlyOnce });
-
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    // kafkajs may restart the consumer itself for retriable errors; only a final crash counts.
-    if (!payload.restart) o.onFatal('consumer crashed', payload.error);
-  });
-  let joins = 0;
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const mine = (payload.memberAssignment[t.transactions] ?? []) as number[];
-    // No batch runs during a join (kafkajs lets the last fetch's batches finish first).
-    // Whatever was scored but not committed will be scored again from the committed offset.
-    const uncommitted = commits.drop();
-    const reload = uncommitted.filter((p) => mine.includes(p));
-    o.onAssigned?.(mine, reload);
-    const join = ++joins;
-    delivery.assign(mine, uncommitted).then(
-      () => join === joins && o.onProducersReady?.(),
-      (err: Error) => o.onFatal('cannot prepare the producers for the new assignment', err),
-    );
-    log.info({ partitions: mine, reloaded: reload }, 'partitions assigned');
-  });
-
-  const loop = await runScoringLoop({
-    consumer,
-    topic: t.transactions,
-    fromBeginning: config.fromBeginning,
-    maxBatch: config.maxBatch,
-    concurrentPartitions: config.concurrentPartitions,
-    commits,
-    pipeline: o.pipeline,
-    delivery,
-    topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq },
-    codecs: o.codecs,
-    tracer: o.tracer,
-    metrics: o.metrics,
-    crash: o.crash,
-    beforeBatch: o.beforeBatch,
-    stateUpdates: o.stateUpdates,
-    onFatal: (err) => o.onFatal('a chunk failed after its features were computed', err),
-  });
-
-  return {
-    stats: loop.stats,
-    async stop() {
-      // Commit while still a member (an at-least-once offset commit needs the generation).
-      await loop.drain().catch((err: Error) => log.warn({ err: err.message }, 'final commit failed; the next owner re-scores from the last committed position'));
-      await consumer.disconnect().catch(() => {});
-      await delivery.close().catch(() => {});
-    },
-  };
+  const { startKafkajsSession } = await import('../transport/kafkajs/session.js');
+  return startKafkajsSession(o);
 }

@@ -1,23 +1,19 @@
 /**
- * How a chunk's outputs and its consumed offset reach Kafka.
- *
+ * The sink port (sink/delivery.ts) on kafkajs: at-least-once with one idempotent producer,
+ * exactly-once with one transactional producer per input partition.
+ */
+import type { Consumer, Producer, Transaction } from 'kafkajs';
+import { NO_CRASH, type CrashPoints } from '../../crash-points.js';
+import type { NextOffset } from '../../source/commit-schedule.js';
+import type { TopicMessages } from '../../sink/messages.js';
+
+/**
  * `deliver` sends a chunk's outputs and, when given the next offset, commits the partition's
  * position up to it (source/commit-schedule.ts decides when). Between commits:
  * at-least-once: outputs are produced (acks=all, idempotent) and acknowledged at once; the
  * commit of the next offset follows later. A crash before it re-scores those chunks after
  * restart: outputs may repeat, never go missing.
  */
-import type { Consumer, Producer, Transaction } from 'kafkajs';
-import { NO_CRASH, type CrashPoints } from '../crash-points.js';
-import type { TopicMessages } from './messages.js';
-
-/** The next position to read after a chunk: last offset + 1 (Kafka's commit convention). */
-export interface NextOffset {
-  topic: string;
-  partition: number;
-  offset: string;
-}
-
 export interface Delivery {
   readonly mode: 'at-least-once' | 'exactly-once';
   /**

@@ -1,7 +1,7 @@
 /**
- * The consumer loop: kafkajs eachBatch, split into bounded chunks, each chunk processed by
- * the pipeline and its outputs handed to the delivery; the commit schedule says when a
- * partition also commits its position (with its changelog). Offsets are never
+ * The consumer loop on kafkajs: eachBatch, split into bounded chunks, each chunk scored
+ * (source/chunk-scoring.ts) and its outputs handed to the delivery; the commit schedule says
+ * when a partition also commits its position (with its changelog). Offsets are never
  * auto-committed: a position is committed only with (or after) the outputs it produced.
  *
  * Several partitions are consumed concurrently, so one partition's broker round trips
@@ -10,20 +10,13 @@
  * commits, the final commit at stop) runs in that partition's lane, one thing at a time.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { newChunkTiming, type InputRecord, type Pipeline } from '../pipeline.js';
-import type { CommitSchedule } from './commit-schedule.js';
-import { nowMs, type ChunkTracer } from '../telemetry/chunk-tracing.js';
-import type { ScorerMetrics } from '../telemetry/metrics.js';
-import type { CrashPoints } from '../crash-points.js';
-import type { Delivery, NextOffset } from '../sink/delivery.js';
-import { toMessages, type OutputCodecs, type OutputTopics, type TopicMessages } from '../sink/messages.js';
-
-export interface LoopStats {
-  scored: number;
-  flagged: number;
-  deadLettered: number;
-  chunks: number;
-}
+import type { CrashPoints } from '../../crash-points.js';
+import type { InputRecord } from '../../pipeline.js';
+import type { TopicMessages } from '../../sink/messages.js';
+import type { ChunkScoring, LoopStats, ScoredChunk } from '../../source/chunk-scoring.js';
+import type { CommitSchedule, NextOffset } from '../../source/commit-schedule.js';
+import { nowMs } from '../../telemetry/chunk-tracing.js';
+import type { Delivery } from './delivery.js';
 
 export interface ScoringLoopDeps {
   consumer: Consumer;
@@ -33,16 +26,12 @@ export interface ScoringLoopDeps {
   /** Partitions whose batches are handled at the same time (kafkajs partitionsConsumedConcurrently). */
   concurrentPartitions: number;
   commits: CommitSchedule;
-  pipeline: Pipeline;
+  chunks: ChunkScoring;
   delivery: Delivery;
-  topics: OutputTopics;
-  codecs: OutputCodecs;
   /** Awaited before a partition's batch is processed (its state must be restored). */
   beforeBatch?(partition: number): Promise<void>;
   /** State records (changelog) to deliver with a chunk's outputs. */
   stateUpdates?(partition: number): TopicMessages | undefined;
-  tracer: ChunkTracer;
-  metrics: ScorerMetrics;
   crash?: CrashPoints;
   /**
    * Called once when a chunk fails after its features were computed (pipeline, encoding or
@@ -65,7 +54,7 @@ export interface ScoringLoop {
 }
 
 export async function runScoringLoop(deps: ScoringLoopDeps): Promise<ScoringLoop> {
-  const loop: Loop = { deps, stats: { scored: 0, flagged: 0, deadLettered: 0, chunks: 0 }, guard: {}, lanes: new Lanes(), draining: false };
+  const loop: Loop = { deps, guard: {}, lanes: new Lanes(), draining: false };
   await deps.consumer.subscribe({ topic: deps.topic, fromBeginning: deps.fromBeginning });
   await deps.consumer.run({
     autoCommit: false,
@@ -77,7 +66,7 @@ export async function runScoringLoop(deps: ScoringLoopDeps): Promise<ScoringLoop
   const timer = deps.commits.intervalMs > 0 ? setInterval(() => void commitOverdue(loop), Math.max(10, deps.commits.intervalMs / 2)) : undefined;
   timer?.unref();
   return {
-    stats: loop.stats,
+    stats: deps.chunks.stats,
     async drain() {
       loop.draining = true;
       if (timer) clearInterval(timer);
@@ -88,7 +77,6 @@ export async function runScoringLoop(deps: ScoringLoopDeps): Promise<ScoringLoop
 
 interface Loop {
   deps: ScoringLoopDeps;
-  stats: LoopStats;
   guard: Guard;
   lanes: Lanes;
   draining: boolean;
@@ -153,14 +141,13 @@ function fail(loop: Loop, err: unknown): void {
 }
 
 async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void> {
-  const { deps, stats, guard } = loop;
+  const { deps, guard } = loop;
   const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
   const { partition } = batch;
   if (guard.failed) throw refused(guard.failed);
   // Draining: leave the batch unresolved; whoever owns the partition next reads it again.
   if (loop.draining) return;
   await deps.beforeBatch?.(partition);
-  const timing = newChunkTiming();
   const end = BigInt(batch.highWatermark);
   for (let start = 0; start < batch.messages.length; start += deps.maxBatch) {
     if (!isRunning() || isStale() || loop.draining) return;
@@ -175,46 +162,33 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
     }));
     const last = chunk[chunk.length - 1]!.offset;
     const next = BigInt(last) + 1n;
-    let results: Awaited<ReturnType<Pipeline['process']>>;
-    let trace: ReturnType<ChunkTracer['begin']>;
+    let scored: ScoredChunk;
     let produceStart: number;
     let committed: boolean;
     try {
-      results = await loop.lanes.run(SCORING, async () => {
+      scored = await loop.lanes.run(SCORING, async () => {
         // Before taking the CPU: let pending I/O run (other partitions' deliveries), and
         // heartbeat: kafkajs heartbeats only when asked (at most once per interval), and a few
         // slow chunks of different partitions in a row could otherwise outlast the session.
         await new Promise(setImmediate);
         await heartbeat().catch((err: unknown) => Promise.reject(new Rejoin(err)));
-        return deps.pipeline.process(records, timing);
+        return deps.chunks.score(partition, records);
       });
-      trace = deps.tracer.begin(records, timing);
-      const outputs = toMessages(results, deps.topics, deps.codecs, trace.traceparentOf);
       const position = { topic: batch.topic, partition, offset: next.toString() };
       const due = deps.commits.scored(position, next >= end, Date.now());
       deps.crash?.hit('mid-batch');
       produceStart = nowMs();
-      committed = await send(loop, partition, outputs, due ? position : undefined);
+      committed = await send(loop, partition, scored.outputs, due ? position : undefined);
     } catch (err) {
       // The group is rebalancing: nothing of this chunk was computed; kafkajs re-joins.
       if (err instanceof Rejoin) throw err.cause;
       fail(loop, err);
       throw err;
     }
-    const produceEnd = nowMs();
     if (committed) deps.crash?.hit('after-commit');
     // kafkajs's in-memory position: the next fetch starts after this chunk, committed or not.
     resolveOffset(last);
-    trace.end(results, timing, produceStart, produceEnd);
-    deps.metrics.chunkDelivered(results, timing, produceEnd - produceStart, Date.now());
-    deps.metrics.lag(partition, Math.max(0, Number(end - next)));
-    for (const r of results) {
-      if (r.kind === 'decision') {
-        stats.scored++;
-        if (r.decision.decision !== 'ALLOW') stats.flagged++;
-      } else stats.deadLettered++;
-    }
-    stats.chunks++;
+    deps.chunks.delivered(scored, produceStart, nowMs(), Math.max(0, Number(end - next)));
     await heartbeat();
   }
 }

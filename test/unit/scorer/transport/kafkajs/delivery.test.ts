@@ -5,7 +5,7 @@
  */
 import type { Producer, Transaction } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { exactlyOnceDelivery } from '../../../../services/scorer/src/sink/delivery.js';
+import { exactlyOnceDelivery } from '../../../../../services/scorer/src/transport/kafkajs/delivery.js';
 
 function recordingProducers() {
   const calls: string[] = [];

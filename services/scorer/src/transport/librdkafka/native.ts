@@ -1,0 +1,109 @@
+/**
+ * @confluentinc/kafka-javascript's native (node-rdkafka) API, loaded only when the librdkafka
+ * transport is chosen, with its callback calls as promises and the client settings the scorer
+ * uses. Its KafkaJS-compatible layer is not used: awaited sends through it measured 13×
+ * slower than kafkajs (issue 11); the native API moves records at twice kafkajs's rate.
+ */
+import { createRequire } from 'node:module';
+import type * as Rdkafka from '@confluentinc/kafka-javascript';
+import type { Logger } from '../../telemetry/log.js';
+
+export type { Rdkafka };
+export type RdkafkaModule = typeof Rdkafka;
+export type RdkafkaError = Rdkafka.LibrdKafkaError;
+
+let loaded: RdkafkaModule | undefined;
+
+/** The addon; a clear error when it was not built (see deploy/local/install.sh). */
+export function loadRdkafka(): RdkafkaModule {
+  if (loaded) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as RdkafkaModule;
+  } catch (err) {
+    throw new Error(`FRAUD_KAFKA_CLIENT=librdkafka, but @confluentinc/kafka-javascript does not load (${(err as Error).message}); install with deploy/local/install.sh, or use FRAUD_KAFKA_CLIENT=kafkajs`);
+  }
+  return loaded;
+}
+
+/** Error codes the transport tells apart. */
+export function codes(): RdkafkaModule['CODES']['ERRORS'] {
+  return loadRdkafka().CODES.ERRORS;
+}
+
+/**
+ * Consumer methods the addon has (lib/kafka-consumer.js) but its type declarations lack:
+ * an awaitable commit, whether a revocation is a loss, and a `consume` that returns as soon
+ * as records are there instead of waiting the full timeout for each one.
+ */
+export interface ConsumerExtras {
+  commitCb(offsets: Rdkafka.TopicPartitionOffset[], cb: (err: RdkafkaError | null) => void): void;
+  assignmentLost(): boolean;
+  setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void;
+}
+
+export function extras(consumer: Rdkafka.KafkaConsumer): ConsumerExtras {
+  return consumer as unknown as ConsumerExtras;
+}
+
+/** A callback-style librdkafka call as a promise (rejects with the LibrdKafkaError). */
+export function call(fn: (cb: (err: RdkafkaError | null | undefined) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => fn((err) => (err ? reject(toError(err)) : resolve())));
+}
+
+/** LibrdKafkaError is a plain object with a message: make it an Error that keeps its code. */
+export function toError(err: RdkafkaError | Error): Error & { code?: number; isFatal?: boolean; isTxnRequiresAbort?: boolean } {
+  if (err instanceof Error) return err;
+  return Object.assign(new Error(`${err.message} (librdkafka code ${err.code})`), { code: err.code, isFatal: err.isFatal, isTxnRequiresAbort: err.isTxnRequiresAbort });
+}
+
+export interface ClientSettings {
+  brokers: readonly string[];
+  clientId: string;
+  log: Logger;
+}
+
+/**
+ * Settings every client of ours gets. librdkafka's own log lines go to our logger (event.log):
+ * syslog severities 0–3 are errors, 4 warnings (a broker connection lost and retried), and
+ * 5–7 notices and debug, so that ERROR in our logs means something is wrong.
+ */
+export function commonConfig(s: ClientSettings): Record<string, string | number | boolean> {
+  return {
+    'bootstrap.servers': s.brokers.join(','),
+    'client.id': s.clientId,
+    event_cb: true,
+    'log.connection.close': false,
+  };
+}
+
+/** Routes a client's log and error events to the logger; `onError` sees every client error. */
+export function routeEvents(client: Rdkafka.Producer | Rdkafka.KafkaConsumer, s: ClientSettings, role: string, onError: (err: RdkafkaError) => void): void {
+  const logger = s.log.child({ kafka: `librdkafka.${role}` });
+  const events = client as unknown as { on(event: string, listener: (...args: never[]) => void): void };
+  events.on('event.log', (e: { severity: number; fac: string; message: string }) => {
+    const fields = { fac: e.fac };
+    if (e.severity <= 3) logger.error(fields, e.message);
+    else if (e.severity === 4) logger.warn(fields, e.message);
+    else if (e.severity === 5) logger.info(fields, e.message);
+    else logger.debug(fields, e.message);
+  });
+  events.on('event.error', onError);
+}
+
+/** Connects a client (metadata for no topic: fast), rejecting with a clear error. */
+export function connect(client: Rdkafka.Producer | Rdkafka.KafkaConsumer, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.connect({ timeout: timeoutMs, allTopics: false }, (err) => (err ? reject(toError(err)) : resolve()));
+  });
+}
+
+export function disconnect(client: Rdkafka.Producer | Rdkafka.KafkaConsumer, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    if (!client.isConnected()) return resolve();
+    const timer = setTimeout(resolve, timeoutMs);
+    client.disconnect(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

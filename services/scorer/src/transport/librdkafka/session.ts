@@ -1,0 +1,249 @@
+/**
+ * The scoring session (source/scoring-session.ts) on librdkafka's native API: one poll loop.
+ * librdkafka fetches, heartbeats and acknowledges in its own threads; the loop takes what has
+ * arrived (`consume`), scores it partition by partition in bounded chunks, enqueues the
+ * outputs, and commits every partition's position when the commit schedule says one is due.
+ *
+ * Exactly-once uses one transaction for the whole instance: a commit ends it for every
+ * partition with outputs in it (their positions and changelog records go in together).
+ *
+ * Rebalances (eager protocol) are served inside `consume`, so they never interleave with a
+ * chunk: on revocation everything scored is committed while this member still holds the
+ * generation, then the partitions are released; kept partitions keep their card state. When
+ * the partitions were lost instead (the group evicted this member, e.g. a long pause), their
+ * state may have moved on elsewhere: with uncommitted exactly-once work the instance has been
+ * fenced and exits (the supervisor restarts it from the committed state); otherwise their
+ * state is reloaded from the changelog if they come back.
+ */
+import type { InputRecord } from '../../pipeline.js';
+import { createChunkScoring } from '../../source/chunk-scoring.js';
+import { createCommitSchedule } from '../../source/commit-schedule.js';
+import type { ScoringSession, ScoringSessionOptions } from '../../source/scoring-session.js';
+import { nowMs } from '../../telemetry/chunk-tracing.js';
+import { createRdkafkaDelivery } from './delivery.js';
+import { call, codes, commonConfig, connect, disconnect, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
+
+/** How long one `consume` waits for a first record: also how often an idle loop checks its commits. */
+const CONSUME_WAIT_MS = 100;
+/** Transaction calls (init, offsets, commit, abort) give up after this; the process then restarts. */
+const TRANSACTION_CALL_TIMEOUT_MS = 30_000;
+
+export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<ScoringSession> {
+  const { config, log } = o;
+  const Kafka = loadRdkafka();
+  const ERR = codes();
+  const t = config.topics;
+  const exactlyOnce = config.delivery === 'exactly-once';
+  const settings = { brokers: config.brokers, clientId: config.clientId, log };
+  const commits = createCommitSchedule({ intervalMs: config.commitIntervalMs, commitWhenCaughtUp: exactlyOnce });
+  const chunks = createChunkScoring({ pipeline: o.pipeline, topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq }, codecs: o.codecs, tracer: o.tracer, metrics: o.metrics });
+  const maxMessages = config.maxBatch * 4;
+
+  let failure: Error | undefined;
+  const fatal = (reason: string, err: Error) => {
+    if (failure) return;
+    failure = err;
+    o.onFatal(reason, err);
+  };
+  const onClientError = (role: string) => (err: RdkafkaError) => {
+    if (err.isFatal || err.code === ERR.ERR__FATAL || err.code === ERR.ERR__FENCED) fatal(`librdkafka ${role}: fatal error${fencing(err.code) ? ' (fenced)' : ''}`, toError(err));
+    else log.warn({ kafka: `librdkafka.${role}`, code: err.code, err: err.message }, 'kafka client error (retried by the client)');
+  };
+
+  let assigned = new Set<number>();
+  /** Partitions whose card state must be rebuilt if they are assigned again. */
+  let reloadNext: number[] = [];
+  let producersReady = false;
+  let stopping = false;
+  /** Rebalance callbacks, one after another; the loop waits for them after each consume. */
+  let rebalancing: Promise<void> = Promise.resolve();
+
+  const consumer = new Kafka.KafkaConsumer(
+    {
+      ...commonConfig(settings),
+      'group.id': config.groupId,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'isolation.level': 'read_committed',
+      'session.timeout.ms': config.sessionTimeoutMs,
+      'heartbeat.interval.ms': Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
+      'enable.partition.eof': false,
+      rebalance_cb: (err: RdkafkaError, assignment: Rdkafka.TopicPartition[]) => {
+        rebalancing = rebalancing.then(() => onRebalance(err, assignment)).catch((e: Error) => fatal('rebalance failed', e));
+      },
+    },
+    { 'auto.offset.reset': config.fromBeginning ? 'earliest' : 'latest' },
+  );
+  const producer = new Kafka.Producer({
+    ...commonConfig(settings),
+    dr_cb: true,
+    acks: -1,
+    'enable.idempotence': true,
+    // Java's (and kafkajs's default) partitioner: a card's decisions land where a Java client would put them.
+    partitioner: 'murmur2_random',
+    ...(exactlyOnce ? { 'transactional.id': `${config.groupId}.${config.instanceId}`, 'transaction.timeout.ms': config.transactionTimeoutMs } : {}),
+  });
+  routeEvents(consumer, settings, 'consumer', onClientError('consumer'));
+  routeEvents(producer, settings, 'producer', onClientError('producer'));
+  const delivery = createRdkafkaDelivery({
+    producer,
+    consumer,
+    exactlyOnce,
+    timeoutMs: TRANSACTION_CALL_TIMEOUT_MS,
+    crash: o.crash,
+    onFailure: (err) => fatal('an output could not be delivered', err),
+  });
+
+  /** Commits every partition with scored, uncommitted chunks (exactly-once: they share one transaction). */
+  const commitAll = async (): Promise<void> => {
+    const pending = commits.pending();
+    if (pending.size === 0) return;
+    const state = [...pending.keys()].flatMap((p) => o.stateUpdates?.(p) ?? []);
+    await delivery.commit([...pending.values()], state);
+    for (const p of pending.keys()) commits.committed(p);
+    o.crash?.hit('after-commit');
+  };
+
+  async function onRebalance(err: RdkafkaError, assignment: Rdkafka.TopicPartition[]): Promise<void> {
+    if (err.code === ERR.ERR__ASSIGN_PARTITIONS) {
+      const mine = assignment.filter((a) => a.topic === t.transactions).map((a) => a.partition);
+      const reload = reloadNext.filter((p) => mine.includes(p));
+      reloadNext = [];
+      assigned = new Set(mine);
+      o.onAssigned?.(mine, reload);
+      consumer.assign(assignment);
+      if (producersReady) o.onProducersReady?.();
+      log.info({ partitions: mine, reloaded: reload }, 'partitions assigned');
+      return;
+    }
+    if (err.code !== ERR.ERR__REVOKE_PARTITIONS) throw toError(err);
+    const lost = extras(consumer).assignmentLost();
+    const previous = [...assigned];
+    assigned = new Set();
+    if (!lost && !failure) {
+      try {
+        await commitAll();
+      } catch (e) {
+        if (exactlyOnce) throw e;
+        log.warn({ err: (e as Error).message }, 'commit at revocation failed; the next owner re-scores from the last committed position');
+      }
+    }
+    const uncommitted = commits.drop();
+    if (exactlyOnce && uncommitted.length > 0) {
+      await delivery.abort().catch(() => {});
+      fatal('partitions lost with uncommitted work', new Error(`this instance was fenced by the group generation (KIP-447): it lost partitions [${uncommitted.join(',')}] (evicted from the group) before committing; its open transaction is aborted and nothing of it becomes visible`));
+    }
+    // Lost partitions may have been scored elsewhere meanwhile; uncommitted ones are read again.
+    reloadNext = lost ? previous : uncommitted;
+    consumer.unassign();
+    log.info({ partitions: previous, lost }, 'partitions revoked');
+  }
+
+  const consumeBatch = (): Promise<Rdkafka.Message[]> =>
+    new Promise((resolve) =>
+      consumer.consume(maxMessages, (err, messages) => {
+        if (err) {
+          onClientError('consumer')(err);
+          resolve([]);
+        } else resolve(messages);
+      }),
+    );
+
+  const highWatermark = (partition: number, fallback: number): number => {
+    try {
+      return consumer.getWatermarkOffsets(t.transactions, partition).highOffset;
+    } catch {
+      return fallback; // not known yet: count the partition as caught up
+    }
+  };
+
+  /** Scores one partition's records in chunks and enqueues their outputs. True when a commit is due. */
+  const scorePartition = async (partition: number, messages: Rdkafka.Message[]): Promise<boolean> => {
+    await o.beforeBatch?.(partition);
+    let due = false;
+    for (let start = 0; start < messages.length; start += config.maxBatch) {
+      const slice = messages.slice(start, start + config.maxBatch);
+      const scored = await chunks.score(partition, slice.map(toInputRecord));
+      o.crash?.hit('mid-batch');
+      const next = slice[slice.length - 1]!.offset + 1;
+      const high = highWatermark(partition, next);
+      const lag = Math.max(0, high - next);
+      const produceStart = nowMs();
+      await delivery.send(scored.outputs, () => chunks.delivered(scored, produceStart, nowMs(), lag));
+      due = commits.scored({ topic: t.transactions, partition, offset: String(next) }, next >= high, Date.now()) || due;
+    }
+    return due;
+  };
+
+  const run = async (): Promise<void> => {
+    while (!stopping && !failure) {
+      const messages = await consumeBatch();
+      await rebalancing;
+      if (stopping || failure) break;
+      const byPartition = new Map<number, Rdkafka.Message[]>();
+      for (const m of messages) {
+        // Records of partitions revoked during this consume are left for their next owner.
+        if (m.topic !== t.transactions || !assigned.has(m.partition)) continue;
+        let list = byPartition.get(m.partition);
+        if (!list) byPartition.set(m.partition, (list = []));
+        list.push(m);
+      }
+      let due = false;
+      for (const [partition, list] of byPartition) due = (await scorePartition(partition, list)) || due;
+      if (due || commits.overdue(Date.now()).length > 0) await commitAll();
+    }
+  };
+
+  await connect(producer);
+  producer.setPollInBackground(true);
+  if (exactlyOnce) await call((cb) => producer.initTransactions(TRANSACTION_CALL_TIMEOUT_MS, cb));
+  producersReady = true;
+  await connect(consumer);
+  extras(consumer).setDefaultIsTimeoutOnlyForFirstMessage(true);
+  consumer.setDefaultConsumeTimeout(CONSUME_WAIT_MS);
+  consumer.subscribe([t.transactions]);
+  const loop = run().catch((err: Error) => fatal(exactlyOnce ? 'a chunk or commit failed (exactly-once)' : 'a chunk or commit failed', withFencing(err)));
+
+  return {
+    stats: chunks.stats,
+    async stop() {
+      stopping = true;
+      await loop;
+      await rebalancing;
+      if (!failure) await commitAll().catch((err: Error) => log.warn({ err: err.message }, 'final commit failed; the next owner re-scores from the last committed position'));
+      await disconnect(consumer);
+      await rebalancing;
+      await delivery.close();
+      await disconnect(producer);
+    },
+  };
+
+  function fencing(code: number | undefined): boolean {
+    return [ERR.ERR__FENCED, ERR.ERR_PRODUCER_FENCED, ERR.ERR_INVALID_PRODUCER_EPOCH, ERR.ERR_ILLEGAL_GENERATION, ERR.ERR_UNKNOWN_MEMBER_ID, ERR.ERR_FENCED_INSTANCE_ID].includes(code ?? 0);
+  }
+
+  /** A commit refused because this member's generation or producer epoch is stale says so. */
+  function withFencing(err: Error & { code?: number }): Error {
+    return fencing(err.code) ? new Error(`fenced: ${err.message}`) : err;
+  }
+}
+
+function toInputRecord(m: Rdkafka.Message): InputRecord {
+  return {
+    partition: m.partition,
+    offset: String(m.offset),
+    key: (m.key as Buffer | null | undefined) ?? null,
+    value: m.value,
+    timestamp: String(m.timestamp ?? 0),
+    traceparent: headerText(m.headers, 'traceparent'),
+  };
+}
+
+function headerText(headers: Rdkafka.MessageHeader[] | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  for (const h of headers) {
+    const v = h[name];
+    if (v !== undefined) return v.toString();
+  }
+  return undefined;
+}

@@ -2,7 +2,9 @@
  * The one place that builds kafkajs clients, so settings (client id, logging, retries) are
  * the same for the scorer, the simulator and the CLI, and the client can be swapped later.
  */
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { registerKafkaCodecs } from './kafka-codecs.js';
+import { kafkaLogCreator } from './kafka-logs.js';
 
 export const TOPICS = {
   transactions: 'transactions',
@@ -11,8 +13,6 @@ export const TOPICS = {
   flags: 'fraud-flags',
   dlq: 'transactions-dlq',
 } as const;
-
-const IDEMPOTENT_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
 export interface KafkaOptions {
   brokers: string[];
@@ -23,17 +23,14 @@ export interface KafkaOptions {
 }
 
 export function createKafka(opts: KafkaOptions): Kafka {
+  // lz4, snappy and zstd besides gzip; undecodable batches become dead-letter records
+  registerKafkaCodecs();
   const config: KafkaConfig = {
     clientId: opts.clientId,
     brokers: opts.brokers,
     logLevel: opts.logLevel ?? logLevel.WARN,
-    logCreator: () => (entry: LogEntry) => {
-      const { message, ...rest } = entry.log;
-      // Retries are bounded on purpose, so a dead broker fails a send instead of hanging it;
-      // a failed send is never committed past, so nothing is lost. The warning adds nothing.
-      if (message === IDEMPOTENT_RETRIES_WARNING) return;
-      process.stderr.write(`${JSON.stringify({ level: entry.label, logger: `kafkajs.${entry.namespace}`, msg: message, ...rest })}\n`);
-    },
+    // routine retries (CONCURRENT_TRANSACTIONS, rebalances, …) counted and logged below ERROR
+    logCreator: kafkaLogCreator(),
     retry: { retries: opts.retries ?? 8, initialRetryTime: 100, maxRetryTime: 5_000 },
   };
   return new Kafka(config);

@@ -10,6 +10,8 @@ export const ERROR_CODES = [
   'INCOMPATIBLE_SCHEMA',
   'MALFORMED_AVRO',
   'MISSING_FIELD',
+  // a compressed record batch the Kafka client could not decompress (its records are unknown)
+  'UNDECODABLE_BATCH',
   // content validation
   'INVALID_AMOUNT',
   'INVALID_EVENT_TIME',

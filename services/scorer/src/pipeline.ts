@@ -24,6 +24,12 @@ export interface InputRecord {
   timestamp: string;
   /** W3C traceparent header of the input, if any (untrusted: parsed by the propagator only). */
   traceparent?: string;
+  /**
+   * Set when the record stands for one of a compressed batch the client could not decompress
+   * (the `fs-undecodable-batch` header of services/common/src/kafka-codecs.ts): the reason.
+   * Such a record has no key or value; it is dead-lettered as UNDECODABLE_BATCH.
+   */
+  undecodable?: string;
 }
 
 /** Computes the model-input vector for one transaction, updating whatever state it keeps. */
@@ -101,6 +107,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         const t0 = performance.now();
         let t1 = t0;
         try {
+          if (record.undecodable !== undefined) throw new InputError('UNDECODABLE_BATCH', `record batch could not be decompressed: ${record.undecodable}`);
           const tx = decodeTransaction(record.value, deps.codec, deps.limits, now);
           t1 = performance.now();
           features!.compute(tx, rows64, txs.length * width);

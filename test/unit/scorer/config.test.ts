@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../services/scorer/src/config.js';
+import { hostname } from 'node:os';
+import { ConfigError, DEFAULT_KAFKA_CLIENT, loadConfig } from '../../../services/scorer/src/config.js';
 
 const BASE = { FRAUD_KAFKA_BROKERS: 'localhost:9092' };
 
@@ -18,6 +19,8 @@ describe('loadConfig defaults', () => {
     expect(loadConfig(BASE)).toEqual({
       brokers: ['localhost:9092'],
       clientId: 'fraudscore-scorer',
+      kafkaClient: DEFAULT_KAFKA_CLIENT,
+      instanceId: `${hostname().replace(/[^\w.-]/g, '_').slice(0, 80)}-9464`,
       groupId: 'fraudscore-scorer',
       topics: {
         transactions: 'transactions',
@@ -41,9 +44,25 @@ describe('loadConfig defaults', () => {
       otel: { endpoint: '', sampleRatio: 0.01 },
       fromBeginning: true,
       sessionTimeoutMs: 30_000,
-      transactionTimeoutMs: 60_000,
+      transactionTimeoutMs: DEFAULT_KAFKA_CLIENT === 'librdkafka' ? 10_000 : 60_000,
       faults: { crashPoint: 'none', crashAfter: 1, modelDelayMs: 0 },
     });
+  });
+
+  it('picks the Kafka client, and a transaction timeout that suits its fencing', () => {
+    const rdk = loadConfig({ ...BASE, FRAUD_KAFKA_CLIENT: 'librdkafka' });
+    expect(rdk.kafkaClient).toBe('librdkafka');
+    expect(rdk.transactionTimeoutMs).toBe(10_000);
+    const kjs = loadConfig({ ...BASE, FRAUD_KAFKA_CLIENT: 'kafkajs' });
+    expect(kjs.transactionTimeoutMs).toBe(60_000);
+    expect(loadConfig({ ...BASE, FRAUD_KAFKA_CLIENT: 'librdkafka', FRAUD_TRANSACTION_TIMEOUT_MS: '20000' }).transactionTimeoutMs).toBe(20_000);
+  });
+
+  it('names the instance after the host and admin port, or at random when the port is 0', () => {
+    expect(loadConfig({ ...BASE, FRAUD_INSTANCE_ID: 'scorer-0' }).instanceId).toBe('scorer-0');
+    expect(loadConfig({ ...BASE, FRAUD_ADMIN_PORT: '9500' }).instanceId).toMatch(/-9500$/);
+    const a = loadConfig({ ...BASE, FRAUD_ADMIN_PORT: '0' }).instanceId;
+    expect(a).not.toBe(loadConfig({ ...BASE, FRAUD_ADMIN_PORT: '0' }).instanceId);
   });
 
   it('treats an empty string as unset', () => {
@@ -147,6 +166,8 @@ describe('bad values name the variable', () => {
     ['FRAUD_TRACE_SAMPLE_RATIO', '1.5'],
     ['FRAUD_TRACE_SAMPLE_RATIO', 'half'],
     ['FRAUD_FROM_BEGINNING', 'yes'],
+    ['FRAUD_KAFKA_CLIENT', 'rdkafka'],
+    ['FRAUD_INSTANCE_ID', 'has space'],
   ])('%s=%s', (name, value) => {
     const env = { ...BASE, [name]: value };
     const err = configErrorOf(env);

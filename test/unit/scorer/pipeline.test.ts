@@ -168,6 +168,22 @@ describe('pipeline: dead letters', () => {
     expect(deadLetterOf(c!).safeKey).toBeNull();
   });
 
+  it('a record of an undecodable batch becomes an UNDECODABLE_BATCH dead letter with the reason, never decoded', async () => {
+    const { pipeline, model, features } = setup();
+    const lost = { ...rec(null, null), offset: '4242', undecodable: 'lz4: frame checksum mismatch' };
+    const [a, b] = await pipeline.process([lost, rec(codec.encode(txN(1)))]);
+    const dl = deadLetterOf(a!);
+    expect(dl.deadLetter).toMatchObject({ errorCode: 'UNDECODABLE_BATCH', retryable: false, payload: null, source: { topic: TOPIC, partition: 3, offset: 4242 } });
+    expect(dl.deadLetter.reason).toBe('record batch could not be decompressed: lz4: frame checksum mismatch');
+    expect(dl.safeKey).toBeNull();
+    expect(decisionOf(b!).transactionId).toBe('tx-000000001');
+    expect(features.seen.map((s) => s.tx)).toEqual(['tx-000000001']);
+    expect(model.calls[0]!.n).toBe(1);
+    // even with bytes present, the flag wins: the bytes are not what the producer sent
+    const [c] = await pipeline.process([{ ...rec(codec.encode(txN(2))), undecodable: 'zstd: x' }]);
+    expect(deadLetterOf(c!).deadLetter.errorCode).toBe('UNDECODABLE_BATCH');
+  });
+
   it('an InputError from the feature computer dead-letters only that record', async () => {
     const { pipeline, model } = setup({ fail: (tx) => tx.transactionId === 'tx-000000002' });
     const results = await pipeline.process([1, 2, 3].map((n) => rec(codec.encode(txN(n)))));

@@ -6,6 +6,8 @@
  */
 import type { Meter } from '@opentelemetry/api';
 import type { ModelRef } from '../../../common/src/contracts.js';
+import { CODEC_NAMES, undecodableBatches } from '../../../common/src/kafka-codecs.js';
+import { KAFKA_RETRY_REASONS, kafkaClientRetries } from '../../../common/src/kafka-logs.js';
 import type { ChunkTiming, PipelineResult } from '../pipeline.js';
 import type { Stage } from './attributes.js';
 
@@ -24,6 +26,7 @@ export interface ScorerMetrics {
 }
 
 export function createScorerMetrics(meter: Meter): ScorerMetrics {
+  observeKafkaClient(meter);
   const e2e = meter.createHistogram('fraudscore_e2e_latency_seconds', {
     description: 'From the input record being published (its CreateTime) to its decision being acknowledged',
     unit: 's',
@@ -104,4 +107,30 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
         });
     },
   };
+}
+
+const kafkaClientObserved = new WeakSet<Meter>();
+
+/**
+ * The Kafka client's own counts, read at collection (process-wide, from services/common):
+ * `fraudscore_undecodable_batches_total{codec}` (compressed batches that could not be
+ * decompressed and were dead-lettered record by record) and
+ * `fraudscore_kafka_client_retries_total{client,reason}` (broker responses with a routine error
+ * the client retried: logged below ERROR, counted here). Once per meter.
+ */
+export function observeKafkaClient(meter: Meter): void {
+  if (kafkaClientObserved.has(meter)) return;
+  kafkaClientObserved.add(meter);
+  const codecAttrs = CODEC_NAMES.map((codec) => [codec, { codec }] as const);
+  const reasonAttrs = KAFKA_RETRY_REASONS.map((reason) => [reason, { client: 'kafkajs', reason }] as const);
+  meter
+    .createObservableCounter('fraudscore_undecodable_batches', { description: 'Compressed record batches the Kafka client could not decompress (each record dead-lettered as UNDECODABLE_BATCH), by codec' })
+    .addCallback((result) => {
+      for (const [codec, attrs] of codecAttrs) result.observe(undecodableBatches[codec], attrs);
+    });
+  meter
+    .createObservableCounter('fraudscore_kafka_client_retries', { description: 'Broker responses with a routine error the Kafka client retried (logged below ERROR), by client and Kafka error type' })
+    .addCallback((result) => {
+      for (const [reason, attrs] of reasonAttrs) result.observe(kafkaClientRetries[reason], attrs);
+    });
 }

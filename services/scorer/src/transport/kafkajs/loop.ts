@@ -10,6 +10,7 @@
  * commits, the final commit at stop) runs in that partition's lane, one thing at a time.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { UNDECODABLE_BATCH_HEADER } from '../../../../common/src/kafka-codecs.js';
 import type { CrashPoints } from '../../crash-points.js';
 import type { InputRecord } from '../../pipeline.js';
 import type { TopicMessages } from '../../sink/messages.js';
@@ -159,6 +160,9 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
       value: m.value,
       timestamp: m.timestamp,
       traceparent: m.headers?.traceparent?.toString(),
+      // A stand-in for a record of a batch that could not be decompressed (no key, no value:
+      // a producer's own header of that name on a real record changes nothing).
+      undecodable: m.key === null && m.value === null ? m.headers?.[UNDECODABLE_BATCH_HEADER]?.toString() : undefined,
     }));
     const last = chunk[chunk.length - 1]!.offset;
     const next = BigInt(last) + 1n;

@@ -16,6 +16,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_KAFKA_CLIENT } from '../../../services/scorer/src/config.js';
 import { ConfigResourceTypes, Partitioners, type Kafka } from 'kafkajs';
 import { createCodecs, type Decision, type Transaction } from '../../../services/common/src/contracts.js';
 import { CODEC_NAMES } from '../../../services/common/src/kafka-codecs.js';
@@ -23,8 +24,11 @@ import { simulate } from '../../../services/simulator/src/index.js';
 import { brokers, deleteTopics, freshTopics, readTopic, testKafka, type TestTopics } from '../../helpers/kafka.js';
 import { scorerEnv, spawnScorer, type ChildScorer } from '../../helpers/scorer.js';
 
-/** Scorer Kafka clients to run the cases on (FRAUD_KAFKA_CLIENT). */
-const CLIENTS = ['kafkajs'] as const;
+/**
+ * The scorer's Kafka client for this run (FRAUD_KAFKA_CLIENT of the test run, as everywhere in
+ * the suite: npm test runs the Kafka suites once per client).
+ */
+const CLIENTS = [process.env.FRAUD_KAFKA_CLIENT ?? DEFAULT_KAFKA_CLIENT] as const;
 const PRODUCERS = ['python-confluent-kafka', 'java-kafka-clients'] as const;
 const EVENTS_PER_CASE = 300;
 const PARTITIONS = 2;

@@ -19,6 +19,10 @@ export {
   DEFAULT_CARD_MARGIN_MS,
   MAX_AMOUNT_MINOR,
   MIN_AMOUNT_MINOR,
+  WHOLE_HISTORY_FORMAT,
+  dayOf,
+  type CardChange,
+  type CardChanges,
   type CardStoreOptions,
 } from './card-state.js';
 export {

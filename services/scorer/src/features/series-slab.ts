@@ -129,11 +129,40 @@ export class SeriesSlab {
     if (k === 0) return 0;
     this.head[id] += k;
     this.len[id] = n - k;
-    // Shrink only when three quarters are unused, so a card oscillating around a class
-    // boundary does not move back and forth.
-    const c = this.cls[id];
-    if (c >= 4 && (n - k) * 4 < CAPACITY[c]) this.moveTo(id, classFor(n - k + ((n - k) >> 2) + 1));
+    this.shrinkIfSparse(id);
     return k;
+  }
+
+  /** Index (0 = oldest) of the first entry with time >= `time`; lengthOf(id) if none. */
+  lowerBound(id: number, time: number): number {
+    const rel = time - this.base[id];
+    let lo = 0;
+    let hi = this.len[id];
+    if (rel <= 0) return 0;
+    const words = this.wordsOf(id);
+    const first = this.firstOffset(id);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (words[first + mid * this.width] < rel) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Deletes the entries of index [from, to) (0 = oldest), keeping the rest in order. */
+  removeRange(id: number, from: number, to: number): void {
+    const n = this.len[id];
+    if (!(0 <= from && from <= to && to <= n)) throw new RangeError(`bad range [${from}, ${to}) of ${n} entries`);
+    if (from === to) return;
+    if (from === 0) {
+      this.head[id] += to;
+    } else if (to < n) {
+      const first = this.firstOffset(id);
+      const W = this.width;
+      this.wordsOf(id).copyWithin(first + from * W, first + to * W, first + n * W);
+    }
+    this.len[id] = n - (to - from);
+    this.shrinkIfSparse(id);
   }
 
   /**
@@ -189,6 +218,16 @@ export class SeriesSlab {
   bytesUsed(): number {
     const meta = [this.base, this.cls, this.block, this.chunk, this.start, this.head, this.len];
     return this.pools.bytes() + meta.reduce((sum, a) => sum + a.byteLength, 0);
+  }
+
+  /**
+   * Shrinks only when three quarters are unused, so a card oscillating around a class
+   * boundary does not move back and forth.
+   */
+  private shrinkIfSparse(id: number): void {
+    const c = this.cls[id];
+    const n = this.len[id];
+    if (c >= 4 && n * 4 < CAPACITY[c]) this.moveTo(id, classFor(n + (n >> 2) + 1));
   }
 
   /** Moves the base so that `time` fits next to the existing entries. */

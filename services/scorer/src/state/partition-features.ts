@@ -6,15 +6,15 @@
  * takes a partition away, its store is dropped (the new owner restores it); when a rebalance
  * finds a kept partition with uncommitted chunks, its store is restored afresh.
  */
-import { CardStore, createFeatureEngine, FEATURE_NAMES, FEATURE_SET_VERSION, type TerminalTable } from '../features/index.js';
+import { CardStore, createFeatureEngine, FEATURE_NAMES, FEATURE_SET_VERSION, type CardChanges, type TerminalTable } from '../features/index.js';
 import type { FeatureComputer } from '../pipeline.js';
 
 export interface PartitionFeatures {
   /** Call only after `ready(partition)` resolved. */
   featuresFor(partition: number): FeatureComputer;
   cardsOf(partition: number): CardStore | undefined;
-  /** Cards whose state changed since the last call, for the changelog. */
-  takeTouched(partition: number): Set<string>;
+  /** The (card, day) pairs whose state changed since the last call, for the changelog. */
+  takeTouched(partition: number): CardChanges;
   /**
    * Adopts a new assignment: drops revoked partitions, restores new ones (in the background),
    * and restores the `reload` ones afresh (their in-memory state is ahead of what committed).
@@ -29,7 +29,6 @@ export interface PartitionFeatures {
 interface Entry {
   cards: CardStore;
   computer: FeatureComputer;
-  touched: Set<string>;
   restored: Promise<void>;
   done: boolean;
 }
@@ -44,9 +43,8 @@ export function createPartitionFeatures(terminals: TerminalTable, restore: Resto
   const scratch = new Float64Array(FEATURE_NAMES.length);
 
   const create = (restoring: Promise<void>): Entry => {
-    const cards = new CardStore();
+    const cards = new CardStore({ trackChanges: true });
     const engine = createFeatureEngine({ cards, terminals });
-    const touched = new Set<string>();
     let sinceEviction = 0;
     let newest = -Infinity;
     const computer: FeatureComputer = {
@@ -54,21 +52,20 @@ export function createPartitionFeatures(terminals: TerminalTable, restore: Resto
       featureSetVersion: FEATURE_SET_VERSION,
       compute(tx, out, offset) {
         // compute() moves the terminal watermark to this event's time first: outcomes known
-        // by then become visible.
+        // by then become visible. The card store records the (card, day) pairs it changes.
         engine.compute(tx, scratch);
         out.set(scratch, offset);
-        touched.add(tx.cardToken);
         if (tx.eventTime > newest) newest = tx.eventTime;
         if (++sinceEviction >= EVICT_EVERY) {
           sinceEviction = 0;
           // A card idle for longer than every window has nothing left to say: forget it here
-          // and in the changelog (serialize() of a deleted card is a tombstone).
-          cards.evictIdle(newest, (token) => touched.add(token));
+          // and in the changelog (the store lists its days for tombstones).
+          cards.evictIdle(newest);
           terminals.sweep();
         }
       },
     };
-    const entry: Entry = { cards, computer, touched, restored: restoring, done: false };
+    const entry: Entry = { cards, computer, restored: restoring, done: false };
     restoring.then(() => (entry.done = true), () => {});
     return entry;
   };
@@ -80,13 +77,7 @@ export function createPartitionFeatures(terminals: TerminalTable, restore: Resto
       return entry.computer;
     },
     cardsOf: (p) => byPartition.get(p)?.cards,
-    takeTouched(p) {
-      const entry = byPartition.get(p);
-      if (!entry) return new Set();
-      const out = new Set(entry.touched);
-      entry.touched.clear();
-      return out;
-    },
+    takeTouched: (p) => byPartition.get(p)?.cards.takeChanges() ?? new Map(),
     assign(partitions, reload = []) {
       for (const p of reload) byPartition.delete(p);
       const keep = new Set(partitions);

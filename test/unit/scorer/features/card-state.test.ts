@@ -98,7 +98,7 @@ describe('CardStore state lifecycle', () => {
 
   it('serialize/restore round-trips to identical features (also from a pooled Buffer slice)', () => {
     const s = filled();
-    const bytes = s.serialize('c')!;
+    const bytes = s.serializeWhole('c')!;
     expect(bytes.byteLength).toBe(16 + 8 * 70);
     const backing = new Uint8Array(11 + bytes.byteLength);
     backing.set(bytes, 11);
@@ -107,7 +107,7 @@ describe('CardStore state lifecycle', () => {
     r.restore('c', pooled);
     const last = T + 69 * 10 * 3_600_000;
     for (const t of [last, last - 5 * DAY, last + 2 * DAY, T]) expect(windows(r, 'c', t)).toEqual(windows(s, 'c', t));
-    expect(Array.from(r.serialize('c')!)).toEqual(Array.from(bytes));
+    expect(Array.from(r.serializeWhole('c')!)).toEqual(Array.from(bytes));
     // Continuing after a restore behaves like continuing the original.
     s.observe('c', last + 1000, 42);
     r.observe('c', last + 1000, 42);
@@ -118,15 +118,15 @@ describe('CardStore state lifecycle', () => {
     const s = filled();
     const one = new CardStore();
     one.observe('x', T, 500);
-    s.restore('c', one.serialize('x')!);
+    s.restore('c', one.serializeWhole('x')!);
     expect(windows(s, 'c', T)).toEqual([1, 5, 1, 5, 1, 5]);
-    const good = s.serialize('c')!;
+    const good = s.serializeWhole('c')!;
     expect(() => s.restore('c', good.subarray(0, 20))).toThrow(RangeError);
     const badVersion = Uint8Array.from(good);
     badVersion[0] = 9;
     expect(() => s.restore('c', badVersion)).toThrow(RangeError);
     expect(windows(s, 'c', T)).toEqual([1, 5, 1, 5, 1, 5]);
-    expect(s.serialize('nobody')).toBeUndefined();
+    expect(s.serializeWhole('nobody')).toBeUndefined();
   });
 
   it('deletes cards, and evicts idle ones with a callback for tombstones', () => {

@@ -65,6 +65,24 @@ describe('SeriesSlab', () => {
     expect(slab.insert(id, t0 + 999 * step - MAX_SPAN_MS - 1, 2)).toBe(false);
   });
 
+  it('removes a range of entries from the front, the middle or the end', () => {
+    const slab = new SeriesSlab(2);
+    const id = slab.create();
+    for (let i = 0; i < 100; i++) slab.insert(id, 1000 + 10 * i, i);
+    expect(slab.lowerBound(id, 0)).toBe(0);
+    expect(slab.lowerBound(id, 1015)).toBe(2);
+    expect(slab.lowerBound(id, 1020)).toBe(2);
+    expect(slab.lowerBound(id, 1e15)).toBe(100);
+    slab.removeRange(id, 95, 100);
+    slab.removeRange(id, 10, 90);
+    slab.removeRange(id, 0, 5);
+    slab.removeRange(id, 3, 3);
+    expect(entries(slab, id).map(([, w]) => w)).toEqual([5, 6, 7, 8, 9, 90, 91, 92, 93, 94]);
+    expect(() => slab.removeRange(id, 4, 11)).toThrow(RangeError);
+    slab.insert(id, 1001, 77);
+    expect(entries(slab, id)[0]).toEqual([1001, 77]);
+  });
+
   it('recycles released series and blocks', () => {
     const slab = new SeriesSlab(3);
     const a = slab.create();
@@ -98,7 +116,15 @@ describe('SeriesSlab', () => {
         const horizon = Math.floor(random() * 1000);
         slab.evictThrough(id, horizon);
         model.set(id, model.get(id)!.filter(([t]) => t > horizon));
-      } else if (roll < 0.11) {
+      } else if (roll < 0.14) {
+        // Remove the entries of a time range [lo, hi), found by lowerBound.
+        const lo = Math.floor(random() * 1000);
+        const hi = lo + Math.floor(random() * 200);
+        const rows = model.get(id)!;
+        expect(slab.lowerBound(id, lo)).toBe(rows.filter(([t]) => t < lo).length);
+        slab.removeRange(id, slab.lowerBound(id, lo), slab.lowerBound(id, hi));
+        model.set(id, rows.filter(([t]) => t < lo || t >= hi));
+      } else if (roll < 0.15) {
         // Restore-like reload with the model's content.
         const rows = model.get(id)!;
         const first = slab.load(id, 0, rows.length);

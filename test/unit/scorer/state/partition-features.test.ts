@@ -20,7 +20,8 @@ describe('partition features', () => {
     const out = new Float64Array(15);
     pf.featuresFor(0).compute(tx('card-1', Date.UTC(2024, 0, 1)), out, 0);
     expect(out[3]).toBe(1); // one transaction in the card's 1-day window
-    expect([...pf.takeTouched(0)]).toEqual(['card-1']);
+    const day = Math.floor(Date.UTC(2024, 0, 1) / DAY);
+    expect([...pf.takeTouched(0)]).toEqual([['card-1', { days: [day], expired: [], wholeKey: false }]]);
     expect(pf.takeTouched(0).size).toBe(0);
     pf.assign([1]);
     expect(pf.cardsOf(0)).toBeUndefined();
@@ -45,7 +46,7 @@ describe('partition features', () => {
     expect(restored).toEqual([[0, 1], [0]]);
   });
 
-  it('evicts cards idle longer than every window and tombstones them through takeTouched', async () => {
+  it('evicts cards idle longer than every window and lists their days for tombstones through takeTouched', async () => {
     const pf = createPartitionFeatures(new TerminalTable(), async () => 0);
     pf.assign([0]);
     await pf.ready(0);
@@ -58,7 +59,7 @@ describe('partition features', () => {
     for (let i = 0; i < 20_000; i++) f.compute(tx('card-busy', t0 + 40 * DAY + i), out, 0);
     expect(pf.cardsOf(0)!.has('card-idle')).toBe(false);
     const touched = pf.takeTouched(0);
-    expect(touched.has('card-idle')).toBe(true);
-    expect(pf.cardsOf(0)!.serialize('card-idle')).toBeUndefined();
+    expect(touched.get('card-idle')).toEqual({ days: [], expired: [Math.floor(t0 / DAY)], wholeKey: false });
+    expect(pf.cardsOf(0)!.dayRecord('card-idle', Math.floor(t0 / DAY))).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The benchmark's baseline, "the pipe": a consumer → producer that does everything the scorer
  * does except features and the model. Same configuration (FRAUD_* variables, read by the
- * scorer's own loadConfig), same kafkajs client and consumer/producer settings, the scorer's
+ * scorer's own loadConfig), same Kafka client (FRAUD_KAFKA_CLIENT: kafkajs or librdkafka, the
+ * scorer's own transport) and consumer/producer settings, the scorer's
  * own scoring session (startScoringSession: chunking, decode, encode, headers, metrics, tracing),
  * the same delivery (at-least-once or exactly-once, acks=all), the same admin server.
  * The difference: the FeatureComputer writes zeros (same width, so decisions encode to the

@@ -109,5 +109,5 @@ describe('audit self-test: every failure class is detected', () => {
 });
 
 function sourceHeaders(topic: string, offset: number): Record<string, string> {
-  return { [HEADERS.sourceTopic]: topic, [HEADERS.sourcePartition]: '0', [HEADERS.sourceOffset]: String(offset) };
+  return { [HEADERS.source]: `${topic}/0/${offset}@0` };
 }

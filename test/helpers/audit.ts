@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Batch, Kafka, KafkaMessage } from 'kafkajs';
 import type { Codecs, Decision, DeadLetter } from '../../services/common/src/contracts.js';
-import { HEADERS } from '../../services/scorer/src/sink/messages.js';
+import { HEADERS, parseSourceHeader } from '../../services/scorer/src/sink/messages.js';
 
 export interface AuditTopics {
   transactions: string;
@@ -78,7 +78,7 @@ export interface AuditReport {
   abortedRead: (Position & { source: SourcePosition; txn: TxnOutcome })[];
   /** Outputs whose source is not an input of [start, end), or names another topic. */
   foreign: (Position & { source: SourcePosition & { topic: string } })[];
-  /** Outputs whose fs-source-* headers disagree with the source in their value. */
+  /** Outputs whose fs-source header disagrees with the source in their value. */
   headerMismatch: Position[];
   /** Committed outputs (per the markers) that the read-committed reader did not return. */
   committedUnread: Position[];
@@ -229,7 +229,8 @@ function decodeOutputs(topic: string, kind: OutputRecord['kind'], read: ReadResu
       source = { topic: decision.source.topic, partition: decision.source.partition, offset: String(decision.source.offset) };
     }
     const h = (name: string) => r.headers?.[name]?.toString();
-    if (h(HEADERS.sourcePartition) !== String(source.partition) || h(HEADERS.sourceOffset) !== source.offset || h(HEADERS.sourceTopic) !== source.topic) headerMismatch.push(pos);
+    const header = parseSourceHeader(h(HEADERS.source));
+    if (header?.partition !== source.partition || header.offset !== source.offset || header.topic !== source.topic) headerMismatch.push(pos);
     outputs.push({ ...pos, kind, source, decision, deadLetter, txn: r.txn });
   }
   return { outputs, headerMismatch };

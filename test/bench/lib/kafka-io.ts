@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { fetchEndOffsets, retryTransient } from '../../../services/common/src/kafka.js';
-import { HEADERS } from '../../../services/scorer/src/sink/messages.js';
+import { HEADERS, parseSourceHeader } from '../../../services/scorer/src/sink/messages.js';
 import { startTopicReader } from '../../../services/scorer/src/source/topic-reader.js';
 import { ensureTopics, topicSpecs, type TopicPlan } from '../../../services/scorer/src/source/topics.js';
 import { createSimulation, publishEvents, type PublishStats, type SimEvent } from '../../../services/simulator/src/index.js';
@@ -89,11 +89,6 @@ export function* simulationEvents(seed: number, customers: number, nTx: number, 
   }
 }
 
-/** Iterable over a generator that does not close it when a consumer stops early (so phases can share it). */
-export function continuing<T>(gen: Iterator<T>): Iterable<T> {
-  return { [Symbol.iterator]: () => ({ next: () => gen.next() }) };
-}
-
 /** Publishes the backlog as fast as the publisher goes; progress through onProgress. */
 export async function buildBacklog(
   kafka: Kafka,
@@ -132,6 +127,8 @@ export interface RunOutputs {
   decisions: number;
   deadLetters: number;
   duplicates: number;
+  /** Outputs without source headers (the bare baselines): not deduplicated. */
+  unattributed: number;
   /** Decision CreateTimes (epoch ms), in read order. */
   decisionTimes: Float64Array;
   /** Decision CreateTime − input CreateTime, ms. */
@@ -147,14 +144,23 @@ export async function readOutputs(kafka: Kafka, topics: { decisions: string; dlq
   const lat = new Samples();
   let duplicates = 0;
   let deadLetters = 0;
+  let unattributed = 0;
   let first = Infinity;
   let last = -Infinity;
   const handle = (dlq: boolean) => (_partition: number, messages: KafkaMessage[]) => {
     for (const m of messages) {
-      const h = m.headers ?? {};
-      const p = Number(h[HEADERS.sourcePartition]?.toString());
-      const o = Number(h[HEADERS.sourceOffset]?.toString());
-      const id = p * 2 ** 40 + o;
+      const source = parseSourceHeader(m.headers?.[HEADERS.source]?.toString());
+      if (source === undefined) {
+        // The bare baselines copy records without headers: counted, not deduplicated, no latency.
+        unattributed++;
+        const t = Number(m.timestamp);
+        if (dlq) deadLetters++;
+        else times.push(t);
+        if (t < first) first = t;
+        if (t > last) last = t;
+        continue;
+      }
+      const id = source.partition * 2 ** 40 + Number(source.offset);
       if (seen.has(id)) {
         duplicates++;
         continue;
@@ -166,7 +172,7 @@ export async function readOutputs(kafka: Kafka, topics: { decisions: string; dlq
       }
       const t = Number(m.timestamp);
       times.push(t);
-      lat.push(t - Number(h[HEADERS.sourceTimestamp]?.toString()));
+      lat.push(t - source.timestamp);
       if (t < first) first = t;
       if (t > last) last = t;
     }
@@ -181,7 +187,7 @@ export async function readOutputs(kafka: Kafka, topics: { decisions: string; dlq
       }
     }),
   );
-  return { decisions: times.length, deadLetters, duplicates, decisionTimes: times.view(), latencies: lat.view(), firstDecision: first, lastDecision: last };
+  return { decisions: times.length, deadLetters, duplicates, unattributed, decisionTimes: times.view(), latencies: lat.view(), firstDecision: first, lastDecision: last };
 }
 
 /** Follows decisions and DLQ as they become visible (read committed), for the latency runs. */
@@ -216,12 +222,12 @@ export async function startLiveMonitor(kafka: Kafka, topics: { decisions: string
       const now = Date.now();
       const dlq = batch.topic === topics.dlq;
       for (const m of batch.messages) {
-        const h = m.headers ?? {};
-        const id = Number(h[HEADERS.sourcePartition]?.toString()) * 2 ** 40 + Number(h[HEADERS.sourceOffset]?.toString());
+        const source = parseSourceHeader(m.headers?.[HEADERS.source]?.toString());
+        const id = (source?.partition ?? NaN) * 2 ** 40 + Number(source?.offset);
         if (seen.has(id)) continue;
         seen.add(id);
         if (dlq) continue;
-        sourceTs.push(Number(h[HEADERS.sourceTimestamp]?.toString()));
+        sourceTs.push(source?.timestamp ?? NaN);
         decisionTs.push(Number(m.timestamp));
         arrivalTs.push(now);
       }
@@ -230,5 +236,3 @@ export async function startLiveMonitor(kafka: Kafka, topics: { decisions: string
   await hasJoined;
   return { sourceTs, decisionTs, arrivalTs, accounted: () => seen.size, stop: () => consumer.disconnect() };
 }
-
-export { publishEvents };

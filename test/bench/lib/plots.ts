@@ -32,15 +32,26 @@ export interface LineChartOptions {
 }
 
 export const MODE_COLORS: Record<string, string> = {
+  'kjs-raw': '#c7ccd3',
+  'rdk-pipe': '#2f3640',
   'pipe-alo': '#9aa3ad',
   'pipe-eos': '#5f6b7a',
   alo: '#4e79a7',
   eos: '#e15759',
   'alo-off': '#59a14f',
   'alo-100': '#b07aa1',
+  'pipe-alo-rdk': '#a0cbe8',
+  'pipe-eos-rdk': '#ff9d9a',
+  'alo-rdk': '#17becf',
+  'eos-rdk': '#f28e2b',
+  'alo-off-rdk': '#8cd17d',
+  'alo-100-rdk': '#d4a6c8',
 };
 
-const VARIANT_COLORS = ['#f28e2b', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
+/** Each Kafka client's colour in side-by-side charts. */
+export const CLIENT_COLORS: Record<string, string> = { kafkajs: '#4e79a7', librdkafka: '#f28e2b' };
+
+const VARIANT_COLORS = ['#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac', '#8c564b', '#e377c2'];
 const variantSeen: string[] = [];
 
 /** A mode's colour; variants (mode@name) get their own. */
@@ -127,6 +138,49 @@ function autoTicks(lo: number, hi: number, log: boolean | undefined): number[] {
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
+}
+
+export interface BarGroup {
+  label: string;
+  /** One bar per series (same order as the series), NaN: not measured. */
+  values: number[];
+  /** Text printed after each bar (default: the value). */
+  notes?: string[];
+}
+
+/** Horizontal grouped bars: one group per category, one bar per series (e.g. per Kafka client). */
+export function barChart(o: { title: string; width: number; series: { label: string; color: string }[]; groups: BarGroup[]; valueText?: (v: number) => string }): string {
+  const barH = 14;
+  const gap = 10;
+  const m = { l: 230, r: 170, t: 44, b: 10 };
+  const groupH = o.series.length * barH + gap;
+  const height = m.t + o.groups.length * groupH + m.b;
+  const w = o.width - m.l - m.r;
+  const max = Math.max(1, ...o.groups.flatMap((g) => g.values.filter(Number.isFinite)));
+  const text = o.valueText ?? ((v: number) => String(Math.round(v)));
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${o.width}" height="${height}" viewBox="0 0 ${o.width} ${height}" font-family="system-ui, sans-serif" font-size="11">`);
+  parts.push(`<text x="8" y="18" font-size="13" font-weight="600" fill="#1f2937">${esc(o.title)}</text>`);
+  o.series.forEach((s, i) => {
+    const x = m.l + i * 140;
+    parts.push(`<rect x="${x}" y="26" width="12" height="10" fill="${s.color}"/><text x="${x + 16}" y="35" fill="#1f2937">${esc(s.label)}</text>`);
+  });
+  o.groups.forEach((g, gi) => {
+    const y0 = m.t + gi * groupH;
+    parts.push(`<text x="${m.l - 8}" y="${y0 + (o.series.length * barH) / 2 + 4}" text-anchor="end" fill="#1f2937">${esc(g.label)}</text>`);
+    g.values.forEach((v, si) => {
+      const y = y0 + si * barH;
+      if (!Number.isFinite(v)) {
+        parts.push(`<text x="${m.l + 4}" y="${y + barH - 4}" fill="#9aa3ad">not measured</text>`);
+        return;
+      }
+      const bw = (v / max) * w;
+      parts.push(`<rect x="${m.l}" y="${y + 1}" width="${bw.toFixed(1)}" height="${barH - 2}" fill="${o.series[si]!.color}"/>`);
+      parts.push(`<text x="${(m.l + bw + 4).toFixed(1)}" y="${y + barH - 3}" fill="#1f2937">${esc(g.notes?.[si] ?? text(v))}</text>`);
+    });
+  });
+  parts.push('</svg>');
+  return parts.join('');
 }
 
 export function htmlTable(headers: string[], rows: string[][]): string {

@@ -114,13 +114,15 @@ export interface SpawnOptions {
   logFile: string;
   /** Extra node flags (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** The node binary; default the bench's own (process.execPath). */
+  nodeBin?: string;
   readyTimeoutMs?: number;
 }
 
 /** Spawns `node [flags] --import tsx <entry> [args]` and waits for its /readyz. */
 export async function spawnChild(opts: SpawnOptions): Promise<BenchChild> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', opts.entry, ...(opts.args ?? [])], {
+  const child = spawn(opts.nodeBin ?? process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', opts.entry, ...(opts.args ?? [])], {
     env: { ...process.env, FRAUD_ADMIN_HOST: '127.0.0.1', FRAUD_ADMIN_PORT: String(port), ...opts.env },
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,7 +146,10 @@ export async function spawnChild(opts: SpawnOptions): Promise<BenchChild> {
   };
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 180_000);
   for (;;) {
-    if (exitCode !== undefined) throw new Error(`${opts.label} exited with code ${exitCode} before it was ready; see ${opts.logFile}`);
+    if (exitCode !== undefined) {
+      await new Promise((r) => setTimeout(r, 300)); // let the pipes flush into the log
+      throw new Error(`${opts.label} exited with code ${exitCode} before it was ready${lastLines(opts.logFile)}; see ${opts.logFile}`);
+    }
     const ok = await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false);
     if (ok) return handle;
     if (Date.now() > deadline) {
@@ -152,5 +157,23 @@ export async function spawnChild(opts: SpawnOptions): Promise<BenchChild> {
       throw new Error(`${opts.label} not ready after ${opts.readyTimeoutMs ?? 180_000} ms; see ${opts.logFile}`);
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The last meaningful lines of a child's log (why it failed), as ": …", or ''. */
+export function lastLines(file: string, n = 2): string {
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const picked = lines.slice(-n).map((l) => {
+      try {
+        const j = JSON.parse(l) as { msg?: string; err?: string; error?: string };
+        return [j.msg, j.err ?? j.error].filter(Boolean).join(': ') || l;
+      } catch {
+        return l;
+      }
+    });
+    return picked.length ? `: ${picked.join(' | ').slice(0, 400)}` : '';
+  } catch {
+    return '';
   }
 }

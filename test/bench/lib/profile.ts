@@ -78,6 +78,7 @@ function areaOf(fn: string, url: string): string {
   if (url.includes('/services/common/src/')) return 'common: avro codecs';
   if (url.includes('onnxruntime')) return 'onnxruntime';
   if (url.includes('/kafkajs/')) return 'kafkajs';
+  if (url.includes('/@confluentinc/kafka-javascript/')) return 'librdkafka client (JS side)';
   if (url.includes('/avsc/')) return 'avsc';
   if (url.includes('/zod/') || url.includes('/pino') || url.includes('/fastify')) return 'other deps';
   if (url.startsWith('node:') || !url) return 'node internals / native';

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { HEADERS } from '../../../scorer/src/sink/messages.js';
+import { HEADERS, parseSourceHeader } from '../../../scorer/src/sink/messages.js';
 
 export interface RunFigures {
   scored: number;
@@ -34,8 +34,9 @@ export async function startMonitor(kafka: Kafka, topics: { decisions: string; dl
     eachBatch: async ({ batch }) => {
       for (const m of batch.messages) {
         const h = (name: string) => m.headers?.[name]?.toString();
-        const partition = Number(h(HEADERS.sourcePartition));
-        const offset = BigInt(h(HEADERS.sourceOffset) ?? '-1');
+        const source = parseSourceHeader(h(HEADERS.source));
+        const partition = source?.partition ?? -1;
+        const offset = BigInt(source?.offset ?? '-1');
         if (offset < (startOffsets.get(partition) ?? 0n)) continue;
         const id = `${partition}@${offset}`;
         if (seen.has(id)) {
@@ -50,7 +51,7 @@ export async function startMonitor(kafka: Kafka, topics: { decisions: string; dl
         } else {
           figures.scored++;
           if (h(HEADERS.decision) !== 'ALLOW') figures.flagged++;
-          figures.latenciesMs.push(Number(m.timestamp) - Number(h(HEADERS.sourceTimestamp)));
+          figures.latenciesMs.push(Number(m.timestamp) - (source?.timestamp ?? NaN));
         }
       }
     },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createCodecs, type DeadLetter, type Decision, type Outcome } from '../../../../services/common/src/contracts.js';
 import { containsPanLike } from '../../../../services/scorer/src/decode/pan.js';
 import { createPipeline, type InputRecord, type PipelineResult } from '../../../../services/scorer/src/pipeline.js';
-import { HEADERS, toMessages, type OutMessage, type TopicMessages } from '../../../../services/scorer/src/sink/messages.js';
+import { HEADERS, parseSourceHeader, toMessages, type OutMessage, type TopicMessages } from '../../../../services/scorer/src/sink/messages.js';
 import { TEST_PAN } from '../../../../services/simulator/src/poison.js';
 
 const TOPICS = { decisions: 'out-decisions', flags: 'out-flags', dlq: 'out-dlq' };
@@ -63,18 +63,23 @@ describe('toMessages routing', () => {
   });
 });
 
+describe('the fs-source header', () => {
+  it('round-trips, and anything else reads as absent', () => {
+    expect(parseSourceHeader('my.topic_v2/11/9007199254740993@1764370000000')).toEqual({ topic: 'my.topic_v2', partition: 11, offset: '9007199254740993', timestamp: 1764370000000 });
+    for (const bad of [undefined, '', 'transactions/1/2', 'transactions/x/2@3', 'a/b/1/2@3', 'transactions/1/2@']) expect(parseSourceHeader(bad)).toBeUndefined();
+  });
+});
+
 describe('toMessages keys, values and headers', () => {
   it('a decision is keyed by card token, carries source headers and its outcome, no error code', () => {
     const [decisions] = toMessages([decided(42, 'BLOCK', 'card-000777')], TOPICS, codecs);
     const m = decisions!.messages[0]!;
     expect(m.key).toBe('card-000777');
     expect(m.headers).toEqual({
-      [HEADERS.sourceTopic]: 'transactions',
-      [HEADERS.sourcePartition]: '2',
-      [HEADERS.sourceOffset]: '42',
-      [HEADERS.sourceTimestamp]: String(T + 42),
+      [HEADERS.source]: `transactions/2/42@${T + 42}`,
       [HEADERS.decision]: 'BLOCK',
     });
+    expect(parseSourceHeader(m.headers[HEADERS.source])).toEqual({ topic: 'transactions', partition: 2, offset: '42', timestamp: T + 42 });
     expect(valueOf(m)[0]).toBe(0);
     expect(valueOf(m).readUInt32BE(1)).toBe(3);
     expect(codecs.decision.decode(valueOf(m)).cardToken).toBe('card-000777');
@@ -84,10 +89,7 @@ describe('toMessages keys, values and headers', () => {
     const [dlq] = toMessages([deadLettered(7, 'PAN_LIKE_VALUE', null)], TOPICS, codecs);
     const m = dlq!.messages[0]!;
     expect(m.headers).toEqual({
-      'fs-source-topic': 'transactions',
-      'fs-source-partition': '2',
-      'fs-source-offset': '7',
-      'fs-source-ts': String(T + 7),
+      'fs-source': `transactions/2/7@${T + 7}`,
       'fs-error-code': 'PAN_LIKE_VALUE',
     });
     expect(valueOf(m).readUInt32BE(1)).toBe(4);

@@ -1,28 +1,40 @@
 /**
  * Outputs and positions through one librdkafka producer per instance.
  *
- * `send` enqueues a chunk's outputs (librdkafka batches, compresses nothing and acknowledges
- * in its own threads) and calls back when every one is acknowledged; `commit` makes a set of
- * positions durable together with the state records written with them:
+ * `send` only enqueues (librdkafka batches and acknowledges in its own threads); `flush` waits
+ * until everything enqueued is acknowledged; `commit` makes a set of positions durable together
+ * with the state records written with them:
  * - exactly-once: everything sent since the last commit sits in one transaction; commit adds
- *   the state records, the positions (sendOffsetsToTransaction with the consumer's group
- *   metadata: the broker refuses them from a member of an older generation, KIP-447, so a
- *   zombie cannot commit) and ends the transaction. One producer per instance is enough: the
- *   fencing comes from the group generation, not from a transactional id per partition.
+ *   the state records, waits for the outputs to be on the broker, adds the positions
+ *   (sendOffsetsToTransaction with the consumer's group metadata: the broker refuses them from
+ *   a member of an older generation, KIP-447, so a zombie cannot commit) and ends the
+ *   transaction. One producer per instance is enough: the fencing comes from the group
+ *   generation, not from a transactional id per partition.
  * - at-least-once: commit waits until everything sent is acknowledged (state records too),
  *   then commits the positions; a crash before that re-scores, never loses.
+ *
+ * Delivery reports come for failed messages only (delivery.report.only.error): a report per
+ * message measured 4 µs of the event loop's time each, more than the rest of producing.
+ * Success is known from `flush` and from the transaction's commit, which fails if any of its
+ * messages did; a failed message fails the delivery at once.
  */
 import { NO_CRASH, type CrashPoints } from '../../crash-points.js';
-import type { OutMessage, TopicMessages } from '../../sink/messages.js';
+import type { TopicMessages } from '../../sink/messages.js';
 import type { NextOffset } from '../../source/commit-schedule.js';
 import { call, codes, extras, toError, type Rdkafka } from './native.js';
 
 export interface RdkafkaDelivery {
   readonly mode: 'at-least-once' | 'exactly-once';
-  /** Enqueues outputs; `acked` runs once all of them are acknowledged by the broker. */
-  send(outputs: readonly TopicMessages[], acked?: () => void): Promise<void>;
-  /** Makes the positions durable, with the state records (written first, in the same commit). */
-  commit(positions: readonly NextOffset[], state: readonly TopicMessages[]): Promise<void>;
+  /** Enqueues outputs (exactly-once: into the open transaction, begun if none is). */
+  send(outputs: readonly TopicMessages[]): Promise<void>;
+  /** Resolves once everything enqueued so far is acknowledged by the broker. */
+  flush(): Promise<void>;
+  /**
+   * Makes the positions durable, with the state records (written first, in the same commit).
+   * False when an at-least-once offset commit was refused because the group is rebalancing:
+   * the positions stay uncommitted (their records are read again by whoever owns them next).
+   */
+  commit(positions: readonly NextOffset[], state: readonly TopicMessages[]): Promise<boolean>;
   /** Exactly-once: drops what was sent since the last commit (an open transaction is aborted). */
   abort(): Promise<void>;
   close(): Promise<void>;
@@ -39,62 +51,48 @@ export interface RdkafkaDeliveryOptions {
   onFailure(err: Error): void;
 }
 
-/** A chunk waiting for its acknowledgements. */
-interface Ack {
-  remaining: number;
-  done?: () => void;
-}
+/** Producer settings this delivery relies on. */
+export const DELIVERY_PRODUCER_CONFIG = { dr_cb: true, 'delivery.report.only.error': true } as const;
 
 export function createRdkafkaDelivery(o: RdkafkaDeliveryOptions): RdkafkaDelivery {
   const { producer, consumer } = o;
   const crash = o.crash ?? NO_CRASH;
   const ERR = codes();
+  /** Offset-commit errors of a group that is (re)forming: at-least-once leaves the commit for later. */
+  const rebalancing = [ERR.ERR_REBALANCE_IN_PROGRESS, ERR.ERR_ILLEGAL_GENERATION, ERR.ERR_UNKNOWN_MEMBER_ID, ERR.ERR__ASSIGNMENT_LOST, ERR.ERR__STATE];
   let inTransaction = false;
-  let outstanding = 0;
-  let idle: (() => void)[] = [];
   let failed: Error | undefined;
 
-  producer.on('delivery-report', (err, report) => {
-    outstanding--;
-    if (err) {
-      failed ??= toError(err);
-      o.onFailure(failed);
-    } else {
-      const ack = report.opaque as Ack | undefined;
-      if (ack && --ack.remaining === 0) ack.done?.();
-    }
-    if (outstanding === 0) {
-      const waiting = idle;
-      idle = [];
-      for (const resolve of waiting) resolve();
-    }
+  producer.on('delivery-report', (err) => {
+    if (!err) return;
+    failed ??= toError(err);
+    o.onFailure(failed);
   });
 
-  const allAcknowledged = async (): Promise<void> => {
-    if (outstanding > 0) await new Promise<void>((resolve) => idle.push(resolve));
-    if (failed) throw failed;
-  };
-
   /** Enqueues one message; false when librdkafka's local queue is full (nothing was enqueued). */
-  const tryProduce = (topic: string, m: OutMessage, ack: Ack | undefined): boolean => {
+  const tryProduce = (topic: string, m: TopicMessages['messages'][number]): boolean => {
     const headers = Object.entries(m.headers).map(([k, v]) => ({ [k]: v }));
     try {
-      producer.produce(topic, m.partition ?? null, m.value, m.key, null, ack, headers);
+      producer.produce(topic, m.partition ?? null, m.value, m.key, null, undefined, headers);
     } catch (err) {
       if ((err as { code?: number }).code === ERR.ERR__QUEUE_FULL) return false;
       throw toError(err as Error);
     }
-    outstanding++;
     return true;
   };
 
-  const produceAll = async (outputs: readonly TopicMessages[], ack: Ack | undefined): Promise<void> => {
+  const produceAll = async (outputs: readonly TopicMessages[]): Promise<void> => {
     for (const t of outputs) {
       for (const m of t.messages) {
         // A full queue: wait for acknowledgements to drain it (never drop, never block the loop).
-        while (!tryProduce(t.topic, m, ack)) await new Promise((r) => setTimeout(r, 2));
+        while (!tryProduce(t.topic, m)) await new Promise((r) => setTimeout(r, 2));
       }
     }
+  };
+
+  const flush = async (): Promise<void> => {
+    await call((cb) => producer.flush(o.timeoutMs, cb));
+    if (failed) throw failed;
   };
 
   const begin = async () => {
@@ -103,49 +101,50 @@ export function createRdkafkaDelivery(o: RdkafkaDeliveryOptions): RdkafkaDeliver
     inTransaction = true;
   };
 
+  const abort = async () => {
+    if (!inTransaction) return;
+    inTransaction = false;
+    await call((cb) => producer.abortTransaction(o.timeoutMs, cb));
+  };
+
   return {
     mode: o.exactlyOnce ? 'exactly-once' : 'at-least-once',
-    async send(outputs, acked) {
+    async send(outputs) {
       if (failed) throw failed;
+      if (outputs.length === 0) return;
       await begin();
-      let n = 0;
-      for (const t of outputs) n += t.messages.length;
-      if (n === 0) {
-        acked?.();
-        return;
-      }
-      await produceAll(outputs, { remaining: n, done: acked });
+      await produceAll(outputs);
     },
+    flush,
     async commit(positions, state) {
       if (failed) throw failed;
-      if (positions.length === 0 && !inTransaction) return;
+      if (positions.length === 0 && !inTransaction) return true;
       await begin();
-      await produceAll(state, undefined);
+      await produceAll(state);
       const offsets = positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: Number(p.offset) }));
-      if (o.exactlyOnce) {
-        try {
-          crash.hit('after-send-before-offsets');
+      try {
+        // The outputs are on the broker before the positions go anywhere: the transaction's
+        // commit would wait for them anyway, and a crash from here on leaves them behind.
+        await flush();
+        crash.hit('after-send-before-offsets');
+        if (o.exactlyOnce) {
           if (offsets.length) await call((cb) => producer.sendOffsetsToTransaction(offsets, consumer, o.timeoutMs, cb));
           crash.hit('after-offsets-before-commit');
           await call((cb) => producer.commitTransaction(o.timeoutMs, cb));
           inTransaction = false;
-        } catch (err) {
-          await this.abort().catch(() => {});
-          throw err;
+        } else if (offsets.length) {
+          await call((cb) => extras(consumer).commitCb(offsets, cb));
         }
-      } else {
-        await allAcknowledged();
-        crash.hit('after-send-before-offsets');
-        if (offsets.length) await call((cb) => extras(consumer).commitCb(offsets, cb));
+        return true;
+      } catch (err) {
+        if (o.exactlyOnce) await abort().catch(() => {});
+        else if (rebalancing.includes((err as { code?: number }).code ?? 0)) return false;
+        throw err;
       }
     },
-    async abort() {
-      if (!inTransaction) return;
-      inTransaction = false;
-      await call((cb) => producer.abortTransaction(o.timeoutMs, cb));
-    },
+    abort,
     async close() {
-      if (inTransaction) await this.abort().catch(() => {});
+      await abort().catch(() => {});
     },
   };
 }

@@ -20,7 +20,8 @@ import { createChunkScoring } from '../../source/chunk-scoring.js';
 import { createCommitSchedule } from '../../source/commit-schedule.js';
 import type { ScoringSession, ScoringSessionOptions } from '../../source/scoring-session.js';
 import { nowMs } from '../../telemetry/chunk-tracing.js';
-import { createRdkafkaDelivery } from './delivery.js';
+import type { ScoredChunk } from '../../source/chunk-scoring.js';
+import { createRdkafkaDelivery, DELIVERY_PRODUCER_CONFIG } from './delivery.js';
 import { call, codes, commonConfig, connect, disconnect, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
 
 /** How long one `consume` waits for a first record: also how often an idle loop checks its commits. */
@@ -76,7 +77,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   );
   const producer = new Kafka.Producer({
     ...commonConfig(settings),
-    dr_cb: true,
+    ...DELIVERY_PRODUCER_CONFIG,
     acks: -1,
     'enable.idempotence': true,
     // Java's (and kafkajs's default) partitioner: a card's decisions land where a Java client would put them.
@@ -94,13 +95,27 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
     onFailure: (err) => fatal('an output could not be delivered', err),
   });
 
+  /**
+   * Chunks whose outputs were enqueued but not yet known to be delivered: at-least-once they
+   * are acknowledged by the flush after each batch; exactly-once they count as delivered when
+   * their transaction commits, since only then can a read_committed consumer see them.
+   */
+  let inFlight: { chunk: ScoredChunk; produceStart: number; lag: number }[] = [];
+  const delivered = () => {
+    const end = nowMs();
+    for (const f of inFlight) chunks.delivered(f.chunk, f.produceStart, end, f.lag);
+    inFlight = [];
+  };
+
   /** Commits every partition with scored, uncommitted chunks (exactly-once: they share one transaction). */
   const commitAll = async (): Promise<void> => {
     const pending = commits.pending();
     if (pending.size === 0) return;
     const state = [...pending.keys()].flatMap((p) => o.stateUpdates?.(p) ?? []);
-    await delivery.commit([...pending.values()], state);
+    const committed = await delivery.commit([...pending.values()], state);
+    if (!committed) return;
     for (const p of pending.keys()) commits.committed(p);
+    if (exactlyOnce) delivered();
     o.crash?.hit('after-commit');
   };
 
@@ -129,6 +144,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
       }
     }
     const uncommitted = commits.drop();
+    inFlight = []; // never to be visible (aborted), or acknowledged already (at-least-once)
     if (exactlyOnce && uncommitted.length > 0) {
       await delivery.abort().catch(() => {});
       fatal('partitions lost with uncommitted work', new Error(`this instance was fenced by the group generation (KIP-447): it lost partitions [${uncommitted.join(',')}] (evicted from the group) before committing; its open transaction is aborted and nothing of it becomes visible`));
@@ -168,8 +184,8 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
       const next = slice[slice.length - 1]!.offset + 1;
       const high = highWatermark(partition, next);
       const lag = Math.max(0, high - next);
-      const produceStart = nowMs();
-      await delivery.send(scored.outputs, () => chunks.delivered(scored, produceStart, nowMs(), lag));
+      inFlight.push({ chunk: scored, produceStart: nowMs(), lag });
+      await delivery.send(scored.outputs);
       due = commits.scored({ topic: t.transactions, partition, offset: String(next) }, next >= high, Date.now()) || due;
     }
     return due;
@@ -190,6 +206,11 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
       }
       let due = false;
       for (const [partition, list] of byPartition) due = (await scorePartition(partition, list)) || due;
+      if (!exactlyOnce && inFlight.length > 0) {
+        // At-least-once: decisions are out once acknowledged (one round trip per batch).
+        await delivery.flush();
+        delivered();
+      }
       if (due || commits.overdue(Date.now()).length > 0) await commitAll();
     }
   };

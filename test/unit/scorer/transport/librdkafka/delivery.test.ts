@@ -1,6 +1,6 @@
 /**
- * The librdkafka delivery's bookkeeping — one transaction per instance (exactly-once), acks
- * before offsets (at-least-once), a full local queue waited out, a failed delivery fatal —
+ * The librdkafka delivery's bookkeeping — one transaction per instance (exactly-once), outputs
+ * flushed before offsets (both modes), a full local queue waited out, a failed delivery fatal —
  * against a recording stand-in for the native producer (the broker side is covered by the
  * integration and fault suites, which run on both clients).
  */
@@ -22,6 +22,11 @@ function fakeProducer(opts: { queueLimit?: number } = {}) {
     setImmediate(() => cb(null));
   };
   const producer = Object.assign(emitter, {
+    flush(_t: number, cb: (err: null) => void) {
+      calls.push('flush');
+      const drain = () => (queued.length === 0 ? cb(null) : setTimeout(drain, 1));
+      drain();
+    },
     produce(topic: string, partition: number | null, _v: Buffer | null, _k: unknown, _ts: unknown, opaque: unknown, headers: unknown[]) {
       if (opts.queueLimit !== undefined && queued.length >= opts.queueLimit) throw Object.assign(new Error('Local: Queue full'), { code: ERR.ERR__QUEUE_FULL });
       calls.push(`produce ${topic}${partition === null ? '' : `#${partition}`} headers=${headers.length}`);
@@ -33,14 +38,15 @@ function fakeProducer(opts: { queueLimit?: number } = {}) {
     commitTransaction: (_t: number, cb: (err: null) => void) => later(cb, 'commit'),
     abortTransaction: (_t: number, cb: (err: null) => void) => later(cb, 'abort'),
   });
+  /** The broker acknowledges everything queued; delivery.report.only.error: reports only for failures. */
   const ackAll = (err: Error | null = null) => {
-    for (const q of queued.splice(0)) emitter.emit('delivery-report', err, { opaque: q.opaque, topic: 't', partition: 0, offset: 0, size: 1 });
+    for (const q of queued.splice(0)) if (err) emitter.emit('delivery-report', err, { opaque: q.opaque, topic: 't', partition: 0, offset: 0, size: 1 });
   };
   const consumer = { commitCb: (offsets: { partition: number; offset: number }[], cb: (err: null) => void) => later(cb, `consumer commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`) };
   return { calls, ackAll, queued, producer: producer as unknown as Rdkafka.Producer, consumer: consumer as unknown as Rdkafka.KafkaConsumer };
 }
 
-const out = (topic: string, n = 1): TopicMessages[] => [{ topic, messages: Array.from({ length: n }, () => ({ key: 'card', value: Buffer.from('x'), headers: { 'fs-source-offset': '1' } })) }];
+const out = (topic: string, n = 1): TopicMessages[] => [{ topic, messages: Array.from({ length: n }, () => ({ key: 'card', value: Buffer.from('x'), headers: { 'fs-source': 'transactions/0/1@0' } })) }];
 const state: TopicMessages[] = [{ topic: 'changelog', messages: [{ key: 'card', value: Buffer.from('s'), headers: {}, partition: 1 }] }];
 const pos = (partition: number, offset: number) => ({ topic: 'tx', partition, offset: String(offset) });
 
@@ -50,13 +56,16 @@ describe('librdkafka delivery, exactly-once', () => {
     const d = createRdkafkaDelivery({ producer: f.producer, consumer: f.consumer, exactlyOnce: true, timeoutMs: 1000, onFailure: () => {} });
     await d.send(out('decisions'));
     await d.send(out('flags'));
-    await d.commit([pos(0, 10), pos(1, 7)], state);
+    const committing = d.commit([pos(0, 10), pos(1, 7)], state);
+    setTimeout(() => f.ackAll(), 5);
+    expect(await committing).toBe(true);
     await d.send(out('decisions'));
     expect(f.calls).toEqual([
       'begin',
       'produce decisions headers=1',
       'produce flags headers=1',
       'produce changelog#1 headers=0',
+      'flush',
       'offsets 0@10,1@7',
       'commit',
       'begin',
@@ -69,24 +78,21 @@ describe('librdkafka delivery, exactly-once', () => {
     (f.producer as unknown as { commitTransaction: (t: number, cb: (e: unknown) => void) => void }).commitTransaction = (_t, cb) => setImmediate(() => cb({ message: 'Broker: Producer fenced', code: ERR.ERR_PRODUCER_FENCED }));
     const d = createRdkafkaDelivery({ producer: f.producer, consumer: f.consumer, exactlyOnce: true, timeoutMs: 1000, onFailure: () => {} });
     await d.send(out('decisions'));
+    f.ackAll();
     await expect(d.commit([pos(0, 1)], [])).rejects.toThrow(/fenced/);
     expect(f.calls.at(-1)).toBe('abort');
   });
 
-  it('calls back once every output of a chunk is acknowledged, and reports a failed delivery', async () => {
+  it('fails at once when a message cannot be delivered, and never commits past it', async () => {
     const f = fakeProducer();
     const failures: Error[] = [];
     const d = createRdkafkaDelivery({ producer: f.producer, consumer: f.consumer, exactlyOnce: true, timeoutMs: 1000, onFailure: (e) => failures.push(e) });
-    let acked = 0;
-    await d.send(out('decisions', 3), () => acked++);
-    expect(acked).toBe(0);
-    f.ackAll();
-    expect(acked).toBe(1);
-    await d.send(out('decisions', 2), () => acked++);
+    await d.send(out('decisions', 2));
     f.ackAll(Object.assign(new Error('Broker: Message too large'), { code: 10 }));
-    expect(acked).toBe(1);
     expect(failures[0]?.message).toMatch(/too large/);
     await expect(d.send(out('decisions'))).rejects.toThrow(/too large/);
+    await expect(d.commit([pos(0, 3)], [])).rejects.toThrow(/too large/);
+    expect(f.calls.some((c) => c.startsWith('offsets'))).toBe(false);
   });
 });
 
@@ -99,8 +105,17 @@ describe('librdkafka delivery, at-least-once', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(f.calls.some((c) => c.startsWith('consumer commit'))).toBe(false);
     f.ackAll();
-    await committing;
-    expect(f.calls).toEqual(['produce decisions headers=1', 'produce decisions headers=1', 'produce changelog#1 headers=0', 'consumer commit 0@5']);
+    expect(await committing).toBe(true);
+    expect(f.calls).toEqual(['produce decisions headers=1', 'produce decisions headers=1', 'produce changelog#1 headers=0', 'flush', 'consumer commit 0@5']);
+  });
+
+  it('leaves the positions uncommitted when the group is rebalancing', async () => {
+    const f = fakeProducer();
+    (f.consumer as unknown as { commitCb: (o: unknown, cb: (e: unknown) => void) => void }).commitCb = (_o, cb) => setImmediate(() => cb({ message: 'Broker: Group rebalance in progress', code: ERR.ERR_REBALANCE_IN_PROGRESS }));
+    const d = createRdkafkaDelivery({ producer: f.producer, consumer: f.consumer, exactlyOnce: false, timeoutMs: 1000, onFailure: () => {} });
+    await d.send(out('decisions'));
+    f.ackAll();
+    expect(await d.commit([pos(0, 2)], [])).toBe(false);
   });
 
   it('waits out a full local queue instead of dropping or failing', async () => {

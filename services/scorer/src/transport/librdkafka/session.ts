@@ -3,6 +3,8 @@
  * librdkafka fetches, heartbeats and acknowledges in its own threads; the loop takes what has
  * arrived (`consume`), scores it partition by partition in bounded chunks, enqueues the
  * outputs, and commits every partition's position when the commit schedule says one is due.
+ * A batch's broker round trips (its acknowledgement, or the commit) run while the next batch
+ * is consumed and scored: the event loop does not sit idle waiting for the broker.
  *
  * Exactly-once uses one transaction for the whole instance: a commit ends it for every
  * partition with outputs in it (their positions and changelog records go in together).
@@ -16,11 +18,10 @@
  * state is reloaded from the changelog if they come back.
  */
 import type { InputRecord } from '../../pipeline.js';
-import { createChunkScoring } from '../../source/chunk-scoring.js';
+import { createChunkScoring, type ScoredChunk } from '../../source/chunk-scoring.js';
 import { createCommitSchedule } from '../../source/commit-schedule.js';
 import type { ScoringSession, ScoringSessionOptions } from '../../source/scoring-session.js';
 import { nowMs } from '../../telemetry/chunk-tracing.js';
-import type { ScoredChunk } from '../../source/chunk-scoring.js';
 import { createRdkafkaDelivery, DELIVERY_PRODUCER_CONFIG } from './delivery.js';
 import { call, codes, commonConfig, connect, disconnect, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
 
@@ -97,7 +98,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
 
   /**
    * Chunks whose outputs were enqueued but not yet known to be delivered: at-least-once they
-   * are acknowledged by the flush after each batch; exactly-once they count as delivered when
+   * are acknowledged by the flush after their batch; exactly-once they count as delivered when
    * their transaction commits, since only then can a read_committed consumer see them.
    */
   let inFlight: { chunk: ScoredChunk; produceStart: number; lag: number }[] = [];
@@ -135,6 +136,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
     const lost = extras(consumer).assignmentLost();
     const previous = [...assigned];
     assigned = new Set();
+    await io;
     if (!lost && !failure) {
       try {
         await commitAll();
@@ -173,46 +175,72 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
     }
   };
 
-  /** Scores one partition's records in chunks and enqueues their outputs. True when a commit is due. */
-  const scorePartition = async (partition: number, messages: Rdkafka.Message[]): Promise<boolean> => {
-    await o.beforeBatch?.(partition);
+  /** A scored chunk waiting to be produced, with where it ends. */
+  interface Scored {
+    chunk: ScoredChunk;
+    next: number;
+    high: number;
+  }
+
+  /** Scores the records of assigned partitions, partition by partition, in bounded chunks. */
+  const scoreBatch = async (messages: Rdkafka.Message[]): Promise<Scored[]> => {
+    const byPartition = new Map<number, Rdkafka.Message[]>();
+    for (const m of messages) {
+      // Records of partitions revoked during this consume are left for their next owner.
+      if (m.topic !== t.transactions || !assigned.has(m.partition)) continue;
+      let list = byPartition.get(m.partition);
+      if (!list) byPartition.set(m.partition, (list = []));
+      list.push(m);
+    }
+    const out: Scored[] = [];
+    for (const [partition, list] of byPartition) {
+      await o.beforeBatch?.(partition);
+      for (let start = 0; start < list.length; start += config.maxBatch) {
+        const slice = list.slice(start, start + config.maxBatch);
+        const chunk = await chunks.score(partition, slice.map(toInputRecord));
+        o.crash?.hit('mid-batch');
+        const next = slice[slice.length - 1]!.offset + 1;
+        out.push({ chunk, next, high: highWatermark(partition, next) });
+      }
+    }
+    return out;
+  };
+
+  /** Enqueues the scored chunks' outputs. True when a partition's commit is due. */
+  const produceBatch = async (scored: Scored[]): Promise<boolean> => {
     let due = false;
-    for (let start = 0; start < messages.length; start += config.maxBatch) {
-      const slice = messages.slice(start, start + config.maxBatch);
-      const scored = await chunks.score(partition, slice.map(toInputRecord));
-      o.crash?.hit('mid-batch');
-      const next = slice[slice.length - 1]!.offset + 1;
-      const high = highWatermark(partition, next);
-      const lag = Math.max(0, high - next);
-      inFlight.push({ chunk: scored, produceStart: nowMs(), lag });
-      await delivery.send(scored.outputs);
-      due = commits.scored({ topic: t.transactions, partition, offset: String(next) }, next >= high, Date.now()) || due;
+    for (const { chunk, next, high } of scored) {
+      inFlight.push({ chunk, produceStart: nowMs(), lag: Math.max(0, high - next) });
+      await delivery.send(chunk.outputs);
+      due = commits.scored({ topic: t.transactions, partition: chunk.partition, offset: String(next) }, next >= high, Date.now()) || due;
     }
     return due;
   };
+
+  /**
+   * The broker round trips of the last batch (its acknowledgement at-least-once, or a commit),
+   * left running while the next batch is consumed and scored, and awaited before that batch's
+   * outputs are enqueued: outputs never join a transaction that is committing, and the flush
+   * waits only for the batch before. Failures are fatal at once (never an unhandled rejection).
+   */
+  let io: Promise<void> | undefined;
+  const background = (work: Promise<void>, what: string): Promise<void> => work.catch((err: Error) => fatal(what, withFencing(err)));
 
   const run = async (): Promise<void> => {
     while (!stopping && !failure) {
       const messages = await consumeBatch();
       await rebalancing;
       if (stopping || failure) break;
-      const byPartition = new Map<number, Rdkafka.Message[]>();
-      for (const m of messages) {
-        // Records of partitions revoked during this consume are left for their next owner.
-        if (m.topic !== t.transactions || !assigned.has(m.partition)) continue;
-        let list = byPartition.get(m.partition);
-        if (!list) byPartition.set(m.partition, (list = []));
-        list.push(m);
-      }
-      let due = false;
-      for (const [partition, list] of byPartition) due = (await scorePartition(partition, list)) || due;
-      if (!exactlyOnce && inFlight.length > 0) {
-        // At-least-once: decisions are out once acknowledged (one round trip per batch).
-        await delivery.flush();
-        delivered();
-      }
-      if (due || commits.overdue(Date.now()).length > 0) await commitAll();
+      const scored = await scoreBatch(messages);
+      await io;
+      io = undefined;
+      if (failure) break;
+      const due = await produceBatch(scored);
+      if (due || commits.overdue(Date.now()).length > 0) io = background(commitAll(), exactlyOnce ? 'a commit failed (exactly-once)' : 'a commit failed');
+      // At-least-once: decisions are out once acknowledged, one round trip per batch.
+      else if (!exactlyOnce && inFlight.length > 0) io = background(delivery.flush().then(delivered), 'outputs could not be delivered');
     }
+    await io;
   };
 
   await connect(producer);
@@ -223,7 +251,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   extras(consumer).setDefaultIsTimeoutOnlyForFirstMessage(true);
   consumer.setDefaultConsumeTimeout(CONSUME_WAIT_MS);
   consumer.subscribe([t.transactions]);
-  const loop = run().catch((err: Error) => fatal(exactlyOnce ? 'a chunk or commit failed (exactly-once)' : 'a chunk or commit failed', withFencing(err)));
+  const loop = run().catch((err: Error) => fatal('a chunk failed after its features were computed', withFencing(err)));
 
   return {
     stats: chunks.stats,

@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     model: () => model,
     policy: () => policy,
     clock: Date.now,
+    decisionFeatures: config.decisionFeatures,
   });
   const session = await startScoringSession({
     kafka,

@@ -110,14 +110,23 @@ export function createCodec<T>(opts: CodecOptions): Codec<T> {
   }
 
   const schemaId = opts.schemaId as number;
+  // Values are written behind the header in a scratch buffer and copied out once: one
+  // allocation per value instead of two (toBuffer's, then the framed copy). Encoding is
+  // synchronous, so one scratch per codec is never shared by two calls.
+  let scratch = Buffer.allocUnsafe(1024);
   return {
     type,
     encode(value) {
-      const body = type.toBuffer(value);
-      const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-      out.writeUInt8(MAGIC, 0);
-      out.writeUInt32BE(schemaId, 1);
-      body.copy(out, HEADER_BYTES);
+      let end = type.encode(value, scratch, HEADER_BYTES);
+      if (end < 0) {
+        // Too small: `-end` more bytes were needed.
+        scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
+        end = type.encode(value, scratch, HEADER_BYTES);
+      }
+      scratch.writeUInt8(MAGIC, 0);
+      scratch.writeUInt32BE(schemaId, 1);
+      const out = Buffer.allocUnsafe(end);
+      scratch.copy(out, 0, 0, end);
       return out;
     },
     decode(bytes) {

@@ -55,6 +55,12 @@ const schema = z.object({
   FRAUD_COMMIT_INTERVAL_MS: int(0, 60_000).optional(),
   /** Partitions handled at the same time: one's broker round trips overlap another's scoring. */
   FRAUD_CONCURRENT_PARTITIONS: int(1, 64).default(4),
+  /**
+   * Whether every Decision carries its 15 model inputs (`features`): what audits, drift
+   * monitoring and retraining from the decisions topic read. false: an empty array (smaller
+   * records, less encoding; the Avro field keeps its default, so readers are unaffected).
+   */
+  FRAUD_DECISION_FEATURES: bool.default(true),
   /** Upper bound of events scored in one model call (bounds event-loop blocking). */
   FRAUD_MAX_BATCH: int(1, 10_000).default(500),
   /** Events later than wall clock + this are implausible and dead-lettered. */
@@ -107,6 +113,7 @@ export interface ScorerConfig {
   readonly model: string;
   readonly delivery: 'at-least-once' | 'exactly-once';
   readonly maxBatch: number;
+  readonly decisionFeatures: boolean;
   readonly commitIntervalMs: number;
   readonly concurrentPartitions: number;
   readonly maxFutureSkewMs: number;
@@ -161,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
     model: c.FRAUD_MODEL,
     delivery: c.FRAUD_DELIVERY,
     maxBatch: c.FRAUD_MAX_BATCH,
+    decisionFeatures: c.FRAUD_DECISION_FEATURES,
     commitIntervalMs: c.FRAUD_COMMIT_INTERVAL_MS ?? (c.FRAUD_DELIVERY === 'exactly-once' ? 100 : 1000),
     concurrentPartitions: c.FRAUD_CONCURRENT_PARTITIONS,
     maxFutureSkewMs: c.FRAUD_MAX_FUTURE_SKEW_MS,

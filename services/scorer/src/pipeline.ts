@@ -53,6 +53,8 @@ export interface PipelineDeps {
   model: () => Model;
   policy: () => Policy;
   clock: () => number;
+  /** Put the model-input vector into each Decision (default true; false: an empty array). */
+  decisionFeatures?: boolean;
 }
 
 /**
@@ -78,7 +80,10 @@ export interface Pipeline {
   process(records: readonly InputRecord[], timing?: ChunkTiming): Promise<PipelineResult[]>;
 }
 
+const NO_FEATURES: number[] = [];
+
 export function createPipeline(deps: PipelineDeps): Pipeline {
+  const withFeatures = deps.decisionFeatures ?? true;
   let rows64 = new Float64Array(0);
   let rows32 = new Float32Array(0);
 
@@ -156,7 +161,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             scoredAt,
             source: sourceOf(deps.topic, record),
             featureSetVersion: features!.featureSetVersion,
-            features: Array.from(rows64.subarray(k * width, (k + 1) * width)),
+            features: withFeatures ? Array.from(rows64.subarray(k * width, (k + 1) * width)) : NO_FEATURES,
           },
         };
       }

@@ -112,6 +112,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       model: () => model,
       policy: () => policy,
       clock: Date.now,
+      decisionFeatures: config.decisionFeatures,
     });
     session = await startScoringSession({
       kafka,

@@ -35,6 +35,7 @@ describe('loadConfig defaults', () => {
       model: '',
       delivery: 'exactly-once',
       maxBatch: 500,
+      decisionFeatures: true,
       commitIntervalMs: 100,
       concurrentPartitions: 4,
       maxFutureSkewMs: 300_000,
@@ -167,6 +168,7 @@ describe('bad values name the variable', () => {
     ['FRAUD_TRACE_SAMPLE_RATIO', 'half'],
     ['FRAUD_FROM_BEGINNING', 'yes'],
     ['FRAUD_KAFKA_CLIENT', 'rdkafka'],
+    ['FRAUD_DECISION_FEATURES', 'no'],
     ['FRAUD_INSTANCE_ID', 'has space'],
   ])('%s=%s', (name, value) => {
     const env = { ...BASE, [name]: value };

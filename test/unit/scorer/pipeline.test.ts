@@ -74,7 +74,7 @@ function fakePolicy() {
   return { policy, calls };
 }
 
-function setup(opts: { fail?: (tx: Transaction) => boolean } = {}) {
+function setup(opts: { fail?: (tx: Transaction) => boolean; decisionFeatures?: boolean } = {}) {
   const features = fakeFeatures(opts.fail);
   const model = fakeModel();
   const policy = fakePolicy();
@@ -88,6 +88,7 @@ function setup(opts: { fail?: (tx: Transaction) => boolean } = {}) {
     model: () => model.model,
     policy: () => policy.policy,
     clock: () => NOW + 5 * tick++,
+    decisionFeatures: opts.decisionFeatures,
   });
   return { pipeline, features, model, policy, partitions };
 }
@@ -228,6 +229,16 @@ describe('pipeline: decisions', () => {
     });
     expect(model.calls).toHaveLength(1);
     expect(model.calls[0]!.n).toBe(2);
+  });
+
+  it('leave the feature vector out when told to (FRAUD_DECISION_FEATURES=false), scoring the same', async () => {
+    const full = setup();
+    const bare = setup({ decisionFeatures: false });
+    const records = [rec(codec.encode(txN(1))), rec(codec.encode(txN(2)))];
+    const [a, b] = await Promise.all([full.pipeline.process(records), bare.pipeline.process(records)]);
+    expect(a.map((r) => decisionOf(r).features.length)).toEqual([WIDTH, WIDTH]);
+    expect(b.map((r) => decisionOf(r).features)).toEqual([[], []]);
+    expect(b.map((r) => decisionOf(r).score)).toEqual(a.map((r) => decisionOf(r).score));
   });
 
   it('carries the policy verdict: ALLOW, REVIEW and BLOCK with their reasons', async () => {

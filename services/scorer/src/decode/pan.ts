@@ -37,6 +37,13 @@ function plausibleIssuer(digits: string, start: number): boolean {
 
 /** True when the text holds a 13–19 digit run that starts like a card number and passes Luhn. */
 export function containsPanLike(text: string): boolean {
+  // Most texts (every id of every event) hold fewer than 13 digits: say so without a regex.
+  let digits = 0;
+  for (let i = 0; i < text.length && digits < 13; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+  }
+  if (digits < 13) return false;
   for (const match of text.matchAll(CANDIDATE)) {
     const digits = match[0].replace(/[ -]/g, '');
     // Check every 13–19 long window: a PAN can hide inside a longer digit run.

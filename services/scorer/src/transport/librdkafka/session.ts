@@ -3,8 +3,8 @@
  * librdkafka fetches, heartbeats and acknowledges in its own threads; the loop takes what has
  * arrived (`consume`), scores it partition by partition in bounded chunks, enqueues the
  * outputs, and commits every partition's position when the commit schedule says one is due.
- * A batch's broker round trips (its acknowledgement, or the commit) run while the next batch
- * is consumed and scored: the event loop does not sit idle waiting for the broker.
+ * Nothing waits for acknowledgements, and a commit's broker round trips run while the next
+ * batch is consumed and scored: the event loop does not sit idle waiting for the broker.
  *
  * Exactly-once uses one transaction for the whole instance: a commit ends it for every
  * partition with outputs in it (their positions and changelog records go in together).
@@ -22,7 +22,7 @@ import { createChunkScoring, type ScoredChunk } from '../../source/chunk-scoring
 import { createCommitSchedule } from '../../source/commit-schedule.js';
 import type { ScoringSession, ScoringSessionOptions } from '../../source/scoring-session.js';
 import { nowMs } from '../../telemetry/chunk-tracing.js';
-import { createRdkafkaDelivery, DELIVERY_PRODUCER_CONFIG } from './delivery.js';
+import { createRdkafkaDelivery, deliveryPollIntervalMs, deliveryProducerConfig } from './delivery.js';
 import { call, codes, commonConfig, connect, disconnect, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
 
 /** How long one `consume` waits for a first record: also how often an idle loop checks its commits. */
@@ -78,7 +78,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   );
   const producer = new Kafka.Producer({
     ...commonConfig(settings),
-    ...DELIVERY_PRODUCER_CONFIG,
+    ...deliveryProducerConfig(exactlyOnce),
     acks: -1,
     'enable.idempotence': true,
     // Java's (and kafkajs's default) partitioner: a card's decisions land where a Java client would put them.
@@ -97,9 +97,9 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   });
 
   /**
-   * Chunks whose outputs were enqueued but not yet known to be delivered: at-least-once they
-   * are acknowledged by the flush after their batch; exactly-once they count as delivered when
-   * their transaction commits, since only then can a read_committed consumer see them.
+   * Exactly-once chunks whose transaction has not committed yet: they count as delivered when it
+   * does, since only then can a read_committed consumer see them. (At-least-once chunks are
+   * delivered when the broker acknowledges their last output.)
    */
   let inFlight: { chunk: ScoredChunk; produceStart: number; lag: number }[] = [];
   const delivered = () => {
@@ -210,18 +210,22 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   const produceBatch = async (scored: Scored[]): Promise<boolean> => {
     let due = false;
     for (const { chunk, next, high } of scored) {
-      inFlight.push({ chunk, produceStart: nowMs(), lag: Math.max(0, high - next) });
-      await delivery.send(chunk.outputs);
+      const produceStart = nowMs();
+      const lag = Math.max(0, high - next);
+      if (exactlyOnce) {
+        inFlight.push({ chunk, produceStart, lag });
+        await delivery.send(chunk.outputs);
+      } else await delivery.send(chunk.outputs, () => chunks.delivered(chunk, produceStart, nowMs(), lag));
       due = commits.scored({ topic: t.transactions, partition: chunk.partition, offset: String(next) }, next >= high, Date.now()) || due;
     }
     return due;
   };
 
   /**
-   * The broker round trips of the last batch (its acknowledgement at-least-once, or a commit),
-   * left running while the next batch is consumed and scored, and awaited before that batch's
-   * outputs are enqueued: outputs never join a transaction that is committing, and the flush
-   * waits only for the batch before. Failures are fatal at once (never an unhandled rejection).
+   * A commit's broker round trips, left running while the next batch is consumed and scored,
+   * and awaited before that batch's outputs are enqueued: outputs never join a transaction
+   * that is committing, and the commit's flush waits only for what came before it. Failures
+   * are fatal at once (never an unhandled rejection).
    */
   let io: Promise<void> | undefined;
   const background = (work: Promise<void>, what: string): Promise<void> => work.catch((err: Error) => fatal(what, withFencing(err)));
@@ -237,14 +241,12 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
       if (failure) break;
       const due = await produceBatch(scored);
       if (due || commits.overdue(Date.now()).length > 0) io = background(commitAll(), exactlyOnce ? 'a commit failed (exactly-once)' : 'a commit failed');
-      // At-least-once: decisions are out once acknowledged, one round trip per batch.
-      else if (!exactlyOnce && inFlight.length > 0) io = background(delivery.flush().then(delivered), 'outputs could not be delivered');
     }
     await io;
   };
 
   await connect(producer);
-  producer.setPollInBackground(true);
+  producer.setPollInterval(deliveryPollIntervalMs(exactlyOnce));
   if (exactlyOnce) await call((cb) => producer.initTransactions(TRANSACTION_CALL_TIMEOUT_MS, cb));
   producersReady = true;
   await connect(consumer);

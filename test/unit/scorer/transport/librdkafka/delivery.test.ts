@@ -38,9 +38,9 @@ function fakeProducer(opts: { queueLimit?: number } = {}) {
     commitTransaction: (_t: number, cb: (err: null) => void) => later(cb, 'commit'),
     abortTransaction: (_t: number, cb: (err: null) => void) => later(cb, 'abort'),
   });
-  /** The broker acknowledges everything queued; delivery.report.only.error: reports only for failures. */
+  /** The broker acknowledges (or fails) everything queued, with a delivery report each. */
   const ackAll = (err: Error | null = null) => {
-    for (const q of queued.splice(0)) if (err) emitter.emit('delivery-report', err, { opaque: q.opaque, topic: 't', partition: 0, offset: 0, size: 1 });
+    for (const q of queued.splice(0)) emitter.emit('delivery-report', err, { opaque: q.opaque, topic: 't', partition: 0, offset: 0, size: 1 });
   };
   const consumer = { commitCb: (offsets: { partition: number; offset: number }[], cb: (err: null) => void) => later(cb, `consumer commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`) };
   return { calls, ackAll, queued, producer: producer as unknown as Rdkafka.Producer, consumer: consumer as unknown as Rdkafka.KafkaConsumer };
@@ -97,6 +97,19 @@ describe('librdkafka delivery, exactly-once', () => {
 });
 
 describe('librdkafka delivery, at-least-once', () => {
+  it('calls back once every output of a chunk is acknowledged, without waiting for it', async () => {
+    const f = fakeProducer();
+    const d = createRdkafkaDelivery({ producer: f.producer, consumer: f.consumer, exactlyOnce: false, timeoutMs: 1000, onFailure: () => {} });
+    const acked: string[] = [];
+    await d.send(out('decisions', 3), () => acked.push('a'));
+    await d.send(out('decisions', 1), () => acked.push('b'));
+    expect(acked).toEqual([]);
+    f.ackAll();
+    expect(acked).toEqual(['a', 'b']);
+    await d.send([], () => acked.push('empty'));
+    expect(acked).toEqual(['a', 'b', 'empty']);
+  });
+
   it('commits positions only after every output and state record is acknowledged', async () => {
     const f = fakeProducer();
     const d = createRdkafkaDelivery({ producer: f.producer, consumer: f.consumer, exactlyOnce: false, timeoutMs: 1000, onFailure: () => {} });

@@ -48,6 +48,14 @@ const STATS = Symbol.for('fraudscore.kafka-client-retries');
 export const kafkaClientRetries: Readonly<Record<KafkaRetryReason, number>> = ((globalThis as Record<symbol, unknown>)[STATS] ??=
   Object.fromEntries(KAFKA_RETRY_REASONS.map((r) => [r, 0]))) as Record<KafkaRetryReason, number>;
 
+/**
+ * librdkafka's non-fatal client errors (broker connection lost, all brokers down, a request
+ * timed out…), by librdkafka error name: it retries them itself (and its routine protocol
+ * retries, such as CONCURRENT_TRANSACTIONS, are internal and not reported at all). Counted by
+ * the librdkafka transport, read by the scorer's metrics.
+ */
+export const librdkafkaClientErrors = new Map<string, number>();
+
 /** kafkajs's own text for each routine error (its protocol error table), to recognise entries by. */
 const REASON_BY_TEXT: ReadonlyMap<string, KafkaRetryReason> = (() => {
   const { errorCodes } = createRequire(import.meta.url)('kafkajs/src/protocol/error') as { errorCodes: { type: string; message: string }[] };

@@ -100,8 +100,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const results: PipelineResult[] = new Array(records.length);
       const scoredIdx: number[] = [];
       const txs: Transaction[] = [];
-      const features = records.length ? deps.featuresFor(records[0]!.partition) : undefined;
+      // A chunk may hold several partitions' records (one model call for all of them); each
+      // record's features come from its own partition's state.
+      let partition = records.length ? records[0]!.partition : -1;
+      let features = records.length ? deps.featuresFor(partition) : undefined;
       const width = features?.width ?? 0;
+      const featureSetVersion = features?.featureSetVersion ?? '';
       if (rows64.length < records.length * width) {
         rows64 = new Float64Array(records.length * width);
         rows32 = new Float32Array(records.length * width);
@@ -109,6 +113,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;
+        if (record.partition !== partition) features = deps.featuresFor((partition = record.partition));
         const t0 = performance.now();
         let t1 = t0;
         try {
@@ -160,7 +165,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             eventTime: tx.eventTime,
             scoredAt,
             source: sourceOf(deps.topic, record),
-            featureSetVersion: features!.featureSetVersion,
+            featureSetVersion,
             features: withFeatures ? Array.from(rows64.subarray(k * width, (k + 1) * width)) : NO_FEATURES,
           },
         };

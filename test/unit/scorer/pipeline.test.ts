@@ -231,6 +231,16 @@ describe('pipeline: decisions', () => {
     expect(model.calls[0]!.n).toBe(2);
   });
 
+  it("score a chunk that mixes partitions with one model call, each record on its own partition's state", async () => {
+    const { pipeline, partitions, model } = setup();
+    const at = (partition: number, n: number): InputRecord => ({ ...rec(codec.encode(txN(n))), partition });
+    const results = await pipeline.process([at(1, 1), at(1, 2), at(2, 3), at(1, 4), at(2, 5)]);
+    expect(partitions).toEqual([1, 2, 1, 2]);
+    expect(model.calls.map((c) => c.n)).toEqual([5]);
+    expect(results.map((r) => decisionOf(r).source.partition)).toEqual([1, 1, 2, 1, 2]);
+    expect(results.map((r) => decisionOf(r).transactionId)).toEqual([1, 2, 3, 4, 5].map((n) => txN(n).transactionId));
+  });
+
   it('leave the feature vector out when told to (FRAUD_DECISION_FEATURES=false), scoring the same', async () => {
     const full = setup();
     const bare = setup({ decisionFeatures: false });

@@ -18,7 +18,6 @@ export interface LoopStats {
 
 /** A scored chunk: its results, the messages to deliver, and what telemetry needs afterwards. */
 export interface ScoredChunk {
-  readonly partition: number;
   readonly results: readonly PipelineResult[];
   readonly outputs: TopicMessages[];
   readonly trace: ChunkTrace;
@@ -27,13 +26,16 @@ export interface ScoredChunk {
 
 export interface ChunkScoring {
   readonly stats: LoopStats;
-  /** Scores one partition's records (in order) and encodes their outputs. */
-  score(partition: number, records: readonly InputRecord[]): Promise<ScoredChunk>;
+  /**
+   * Scores records (each partition's in order; one chunk may hold several partitions, scored
+   * with one model call) and encodes their outputs.
+   */
+  score(records: readonly InputRecord[]): Promise<ScoredChunk>;
   /**
    * The chunk's outputs were acknowledged (produced between `produceStart` and `produceEnd`,
-   * epoch ms); `lag` is the partition's records behind its end after this chunk.
+   * epoch ms); `lags` gives each of its partitions' records behind the end after this chunk.
    */
-  delivered(chunk: ScoredChunk, produceStart: number, produceEnd: number, lag: number): void;
+  delivered(chunk: ScoredChunk, produceStart: number, produceEnd: number, lags: Iterable<readonly [partition: number, lag: number]>): void;
 }
 
 export interface ChunkScoringDeps {
@@ -48,19 +50,19 @@ export function createChunkScoring(deps: ChunkScoringDeps): ChunkScoring {
   const stats: LoopStats = { scored: 0, flagged: 0, deadLettered: 0, chunks: 0 };
   return {
     stats,
-    async score(partition, records) {
+    async score(records) {
       // A timing per chunk: a transport may deliver one chunk while it scores the next.
       const timing = newChunkTiming();
       const results = await deps.pipeline.process(records, timing);
       const trace = deps.tracer.begin(records, timing);
       const outputs = toMessages(results, deps.topics, deps.codecs, trace.traceparentOf);
-      return { partition, results, outputs, trace, timing };
+      return { results, outputs, trace, timing };
     },
-    delivered(chunk, produceStart, produceEnd, lag) {
+    delivered(chunk, produceStart, produceEnd, lags) {
       const { results, timing } = chunk;
       chunk.trace.end(results, timing, produceStart, produceEnd);
       deps.metrics.chunkDelivered(results, timing, produceEnd - produceStart, Date.now());
-      deps.metrics.lag(chunk.partition, lag);
+      for (const [partition, lag] of lags) deps.metrics.lag(partition, lag);
       for (const r of results) {
         if (r.kind === 'decision') {
           stats.scored++;

@@ -7,7 +7,7 @@
 import type { Meter } from '@opentelemetry/api';
 import type { ModelRef } from '../../../common/src/contracts.js';
 import { CODEC_NAMES, undecodableBatches } from '../../../common/src/kafka-codecs.js';
-import { KAFKA_RETRY_REASONS, kafkaClientRetries } from '../../../common/src/kafka-logs.js';
+import { KAFKA_RETRY_REASONS, kafkaClientRetries, librdkafkaClientErrors } from '../../../common/src/kafka-logs.js';
 import type { ChunkTiming, PipelineResult } from '../pipeline.js';
 import type { Stage } from './attributes.js';
 
@@ -115,8 +115,9 @@ const kafkaClientObserved = new WeakSet<Meter>();
  * The Kafka client's own counts, read at collection (process-wide, from services/common):
  * `fraudscore_undecodable_batches_total{codec}` (compressed batches that could not be
  * decompressed and were dead-lettered record by record) and
- * `fraudscore_kafka_client_retries_total{client,reason}` (broker responses with a routine error
- * the client retried: logged below ERROR, counted here). Once per meter.
+ * `fraudscore_kafka_client_retries_total{client,reason}` (kafkajs: broker responses with a
+ * routine error it retried, logged below ERROR; librdkafka: client errors it retries by itself,
+ * by librdkafka error name, logged at WARN). Once per meter.
  */
 export function observeKafkaClient(meter: Meter): void {
   if (kafkaClientObserved.has(meter)) return;
@@ -132,5 +133,6 @@ export function observeKafkaClient(meter: Meter): void {
     .createObservableCounter('fraudscore_kafka_client_retries', { description: 'Broker responses with a routine error the Kafka client retried (logged below ERROR), by client and Kafka error type' })
     .addCallback((result) => {
       for (const [reason, attrs] of reasonAttrs) result.observe(kafkaClientRetries[reason], attrs);
+      for (const [reason, n] of librdkafkaClientErrors) result.observe(n, { client: 'librdkafka', reason });
     });
 }

@@ -176,7 +176,7 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
         // slow chunks of different partitions in a row could otherwise outlast the session.
         await new Promise(setImmediate);
         await heartbeat().catch((err: unknown) => Promise.reject(new Rejoin(err)));
-        return deps.chunks.score(partition, records);
+        return deps.chunks.score(records);
       });
       const position = { topic: batch.topic, partition, offset: next.toString() };
       const due = deps.commits.scored(position, next >= end, Date.now());
@@ -192,7 +192,7 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
     if (committed) deps.crash?.hit('after-commit');
     // kafkajs's in-memory position: the next fetch starts after this chunk, committed or not.
     resolveOffset(last);
-    deps.chunks.delivered(scored, produceStart, nowMs(), Math.max(0, Number(end - next)));
+    deps.chunks.delivered(scored, produceStart, nowMs(), [[partition, Math.max(0, Number(end - next))]]);
     await heartbeat();
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Outputs and positions through one librdkafka producer per instance.
  *
- * `send` only enqueues (librdkafka batches and acknowledges in its own threads); `commit` makes
- * a set of positions durable together with the state records written with them:
+ * `send` only enqueues (librdkafka batches and acknowledges in its own threads); `flush` waits
+ * until everything enqueued is acknowledged; `commit` makes a set of positions durable together
+ * with the state records written with them:
  * - exactly-once: everything sent since the last commit sits in one transaction; commit adds
  *   the state records, waits for the outputs to be on the broker, adds the positions
  *   (sendOffsetsToTransaction with the consumer's group metadata: the broker refuses them from
@@ -12,26 +13,27 @@
  * - at-least-once: commit waits until everything sent is acknowledged (state records too),
  *   then commits the positions; a crash before that re-scores, never loses.
  *
- * Delivery reports: at-least-once, one per message, so a chunk is known to be acknowledged
- * the moment its last output is (`send`'s callback), and a failed message fails the delivery
- * at once; nothing waits for them. Exactly-once, none: the commit is what makes outputs
- * visible, and it fails if any message of the transaction did. Measured here: a report per
- * message costs the event loop ~4 µs; with failure-only reports (delivery.report.only.error)
- * librdkafka's flush() — which every transaction commit runs — sleeps in 10 ms steps, so a
- * commit took 11 ms instead of 2.3 ms.
+ * No delivery reports. What was measured here (deploy/local broker, Node 24): a report per
+ * message costs the event loop ~4 µs, and served by a 1 ms poll timer it made the live
+ * at-least-once scorer CPU-bound at under 12,000 events/s; with failure-only reports
+ * (delivery.report.only.error) librdkafka's flush() — which every transaction commit runs too —
+ * sleeps in 10 ms steps (a commit took 11 ms instead of 2.3 ms). Without them, a flush takes
+ * 0.4 ms, and failures still surface: exactly-once, the transaction's commit fails if any of
+ * its messages did; at-least-once, the idempotent producer's gapless guarantee makes any
+ * message failure a fatal client error (messages never time out on their own; a flush that
+ * does fails the delivery), checked after every flush before anything counts as delivered.
  */
 import { NO_CRASH, type CrashPoints } from '../../crash-points.js';
 import type { TopicMessages } from '../../sink/messages.js';
 import type { NextOffset } from '../../source/commit-schedule.js';
-import { call, codes, extras, toError, type Rdkafka } from './native.js';
+import { call, codes, extras, toError, type Rdkafka, type RdkafkaError } from './native.js';
 
 export interface RdkafkaDelivery {
   readonly mode: 'at-least-once' | 'exactly-once';
-  /**
-   * Enqueues outputs (exactly-once: into the open transaction, begun if none is).
-   * At-least-once, `acked` runs once the broker acknowledged all of them.
-   */
-  send(outputs: readonly TopicMessages[], acked?: () => void): Promise<void>;
+  /** Enqueues outputs (exactly-once: into the open transaction, begun if none is). */
+  send(outputs: readonly TopicMessages[]): Promise<void>;
+  /** Resolves once everything enqueued so far is acknowledged by the broker; rejects if any failed. */
+  flush(): Promise<void>;
   /**
    * Makes the positions durable, with the state records (written first, in the same commit).
    * False when an at-least-once offset commit was refused because the group is rebalancing:
@@ -50,24 +52,11 @@ export interface RdkafkaDeliveryOptions {
   /** Bound on each transaction call and on waiting for acknowledgements. */
   timeoutMs: number;
   crash?: CrashPoints;
-  /** A delivery failed: outputs may be missing, so nothing may commit past them. */
-  onFailure(err: Error): void;
 }
 
-/** Producer settings this delivery relies on (see above: delivery reports at-least-once only). */
-export function deliveryProducerConfig(exactlyOnce: boolean): Record<string, boolean> {
-  return exactlyOnce ? {} : { dr_cb: true };
-}
-
-/** How often the producer's events are served (delivery reports at-least-once; logs, errors), ms. */
-export function deliveryPollIntervalMs(exactlyOnce: boolean): number {
-  return exactlyOnce ? 100 : 1;
-}
-
-/** A chunk waiting for its acknowledgements (at-least-once). */
-interface Ack {
-  remaining: number;
-  done: () => void;
+/** Producer settings this delivery relies on (see above). */
+export function deliveryProducerConfig(exactlyOnce: boolean): Record<string, boolean | number> {
+  return exactlyOnce ? {} : { 'enable.gapless.guarantee': true, 'message.timeout.ms': 0 };
 }
 
 export function createRdkafkaDelivery(o: RdkafkaDeliveryOptions): RdkafkaDelivery {
@@ -79,21 +68,16 @@ export function createRdkafkaDelivery(o: RdkafkaDeliveryOptions): RdkafkaDeliver
   let inTransaction = false;
   let failed: Error | undefined;
 
-  producer.on('delivery-report', (err, report) => {
-    if (err) {
-      failed ??= toError(err);
-      o.onFailure(failed);
-      return;
-    }
-    const ack = report.opaque as Ack | undefined;
-    if (ack && --ack.remaining === 0) ack.done();
+  // A fatal producer error (at-least-once: a message failed, see above) fails every later call.
+  (producer as unknown as { on(e: 'event.error', l: (err: RdkafkaError) => void): void }).on('event.error', (err) => {
+    if (err.isFatal || err.code === ERR.ERR__FATAL) failed ??= toError(err);
   });
 
   /** Enqueues one message; false when librdkafka's local queue is full (nothing was enqueued). */
-  const tryProduce = (topic: string, m: TopicMessages['messages'][number], ack: Ack | undefined): boolean => {
+  const tryProduce = (topic: string, m: TopicMessages['messages'][number]): boolean => {
     const headers = Object.entries(m.headers).map(([k, v]) => ({ [k]: v }));
     try {
-      producer.produce(topic, m.partition ?? null, m.value, m.key, null, ack, headers);
+      producer.produce(topic, m.partition ?? null, m.value, m.key, null, undefined, headers);
     } catch (err) {
       if ((err as { code?: number }).code === ERR.ERR__QUEUE_FULL) return false;
       throw toError(err as Error);
@@ -101,17 +85,21 @@ export function createRdkafkaDelivery(o: RdkafkaDeliveryOptions): RdkafkaDeliver
     return true;
   };
 
-  const produceAll = async (outputs: readonly TopicMessages[], ack?: Ack): Promise<void> => {
+  const produceAll = async (outputs: readonly TopicMessages[]): Promise<void> => {
     for (const t of outputs) {
       for (const m of t.messages) {
         // A full queue: wait for acknowledgements to drain it (never drop, never block the loop).
-        while (!tryProduce(t.topic, m, ack)) await new Promise((r) => setTimeout(r, 2));
+        while (!tryProduce(t.topic, m)) await new Promise((r) => setTimeout(r, 2));
       }
     }
   };
 
   const flush = async (): Promise<void> => {
     await call((cb) => producer.flush(o.timeoutMs, cb));
+    // Serve the client's events now (a fatal error raised while flushing) before anything
+    // counts as delivered; the addon hands them to JS on the next turn of the event loop.
+    producer.poll();
+    await new Promise(setImmediate);
     if (failed) throw failed;
   };
 
@@ -129,14 +117,13 @@ export function createRdkafkaDelivery(o: RdkafkaDeliveryOptions): RdkafkaDeliver
 
   return {
     mode: o.exactlyOnce ? 'exactly-once' : 'at-least-once',
-    async send(outputs, acked) {
+    async send(outputs) {
       if (failed) throw failed;
-      let n = 0;
-      for (const t of outputs) n += t.messages.length;
-      if (n === 0) return acked?.();
+      if (outputs.length === 0) return;
       await begin();
-      await produceAll(outputs, !o.exactlyOnce && acked ? { remaining: n, done: acked } : undefined);
+      await produceAll(outputs);
     },
+    flush,
     async commit(positions, state) {
       if (failed) throw failed;
       if (positions.length === 0 && !inTransaction) return true;

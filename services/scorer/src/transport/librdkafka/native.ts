@@ -30,6 +30,14 @@ export function codes(): RdkafkaModule['CODES']['ERRORS'] {
   return loadRdkafka().CODES.ERRORS;
 }
 
+let names: Map<number, string> | undefined;
+
+/** librdkafka's name of an error code (ERR__TRANSPORT, ERR_NOT_COORDINATOR, …). */
+export function errorName(code: number): string {
+  names ??= new Map(Object.entries(codes()).map(([name, c]) => [c as number, name]));
+  return names.get(code) ?? `ERR_${code}`;
+}
+
 /**
  * Consumer methods the addon has (lib/kafka-consumer.js) but its type declarations lack:
  * an awaitable commit, whether a revocation is a loss, and a `consume` that returns as soon

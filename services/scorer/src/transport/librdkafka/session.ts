@@ -3,8 +3,8 @@
  * librdkafka fetches, heartbeats and acknowledges in its own threads; the loop takes what has
  * arrived (`consume`), scores it partition by partition in bounded chunks, enqueues the
  * outputs, and commits every partition's position when the commit schedule says one is due.
- * Nothing waits for acknowledgements, and a commit's broker round trips run while the next
- * batch is consumed and scored: the event loop does not sit idle waiting for the broker.
+ * A batch's broker round trips (its acknowledgement at-least-once, or a commit) run while the
+ * next batch is consumed and scored: the event loop does not sit idle waiting for the broker.
  *
  * Exactly-once uses one transaction for the whole instance: a commit ends it for every
  * partition with outputs in it (their positions and changelog records go in together).
@@ -22,8 +22,9 @@ import { createChunkScoring, type ScoredChunk } from '../../source/chunk-scoring
 import { createCommitSchedule } from '../../source/commit-schedule.js';
 import type { ScoringSession, ScoringSessionOptions } from '../../source/scoring-session.js';
 import { nowMs } from '../../telemetry/chunk-tracing.js';
-import { createRdkafkaDelivery, deliveryPollIntervalMs, deliveryProducerConfig } from './delivery.js';
-import { call, codes, commonConfig, connect, disconnect, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
+import { createRdkafkaDelivery, deliveryProducerConfig } from './delivery.js';
+import { librdkafkaClientErrors } from '../../../../common/src/kafka-logs.js';
+import { call, codes, commonConfig, connect, disconnect, errorName, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
 
 /** How long one `consume` waits for a first record: also how often an idle loop checks its commits. */
 const CONSUME_WAIT_MS = 100;
@@ -49,7 +50,11 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   };
   const onClientError = (role: string) => (err: RdkafkaError) => {
     if (err.isFatal || err.code === ERR.ERR__FATAL || err.code === ERR.ERR__FENCED) fatal(`librdkafka ${role}: fatal error${fencing(err.code) ? ' (fenced)' : ''}`, toError(err));
-    else log.warn({ kafka: `librdkafka.${role}`, code: err.code, err: err.message }, 'kafka client error (retried by the client)');
+    else {
+      const name = errorName(err.code);
+      librdkafkaClientErrors.set(name, (librdkafkaClientErrors.get(name) ?? 0) + 1);
+      log.warn({ kafka: `librdkafka.${role}`, code: name, err: err.message }, 'kafka client error (retried by the client)');
+    }
   };
 
   let assigned = new Set<number>();
@@ -93,18 +98,17 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
     exactlyOnce,
     timeoutMs: TRANSACTION_CALL_TIMEOUT_MS,
     crash: o.crash,
-    onFailure: (err) => fatal('an output could not be delivered', err),
   });
 
   /**
-   * Exactly-once chunks whose transaction has not committed yet: they count as delivered when it
-   * does, since only then can a read_committed consumer see them. (At-least-once chunks are
-   * delivered when the broker acknowledges their last output.)
+   * Chunks whose outputs were enqueued but not yet known to be delivered: at-least-once they
+   * are acknowledged by the flush after their batch; exactly-once they count as delivered when
+   * their transaction commits, since only then can a read_committed consumer see them.
    */
-  let inFlight: { chunk: ScoredChunk; produceStart: number; lag: number }[] = [];
+  let inFlight: { chunk: ScoredChunk; produceStart: number; lags: Map<number, number> }[] = [];
   const delivered = () => {
     const end = nowMs();
-    for (const f of inFlight) chunks.delivered(f.chunk, f.produceStart, end, f.lag);
+    for (const f of inFlight) chunks.delivered(f.chunk, f.produceStart, end, f.lags);
     inFlight = [];
   };
 
@@ -114,9 +118,9 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
     if (pending.size === 0) return;
     const state = [...pending.keys()].flatMap((p) => o.stateUpdates?.(p) ?? []);
     const committed = await delivery.commit([...pending.values()], state);
+    delivered(); // everything enqueued before the commit is acknowledged (exactly-once: visible)
     if (!committed) return;
     for (const p of pending.keys()) commits.committed(p);
-    if (exactlyOnce) delivered();
     o.crash?.hit('after-commit');
   };
 
@@ -175,33 +179,31 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
     }
   };
 
-  /** A scored chunk waiting to be produced, with where it ends. */
+  /** A scored chunk waiting to be produced, with each of its partitions' next offset and end. */
   interface Scored {
     chunk: ScoredChunk;
-    next: number;
-    high: number;
+    ends: Map<number, { next: number; high: number }>;
   }
 
-  /** Scores the records of assigned partitions, partition by partition, in bounded chunks. */
+  /**
+   * Scores the records of assigned partitions in chunks of at most maxBatch, each chunk across
+   * partitions: live traffic arrives a few records per partition at a time, and one model call
+   * (and one of everything else per chunk) for all of them instead of one per partition is what
+   * keeps the cost per event down when the loop is not draining a backlog.
+   */
   const scoreBatch = async (messages: Rdkafka.Message[]): Promise<Scored[]> => {
-    const byPartition = new Map<number, Rdkafka.Message[]>();
-    for (const m of messages) {
-      // Records of partitions revoked during this consume are left for their next owner.
-      if (m.topic !== t.transactions || !assigned.has(m.partition)) continue;
-      let list = byPartition.get(m.partition);
-      if (!list) byPartition.set(m.partition, (list = []));
-      list.push(m);
-    }
+    // Records of partitions revoked during this consume are left for their next owner.
+    const mine = messages.filter((m) => m.topic === t.transactions && assigned.has(m.partition));
+    for (const p of new Set(mine.map((m) => m.partition))) await o.beforeBatch?.(p);
     const out: Scored[] = [];
-    for (const [partition, list] of byPartition) {
-      await o.beforeBatch?.(partition);
-      for (let start = 0; start < list.length; start += config.maxBatch) {
-        const slice = list.slice(start, start + config.maxBatch);
-        const chunk = await chunks.score(partition, slice.map(toInputRecord));
-        o.crash?.hit('mid-batch');
-        const next = slice[slice.length - 1]!.offset + 1;
-        out.push({ chunk, next, high: highWatermark(partition, next) });
-      }
+    for (let start = 0; start < mine.length; start += config.maxBatch) {
+      const slice = mine.slice(start, start + config.maxBatch);
+      const chunk = await chunks.score(slice.map(toInputRecord));
+      o.crash?.hit('mid-batch');
+      const ends = new Map<number, { next: number; high: number }>();
+      for (const m of slice) ends.set(m.partition, { next: m.offset + 1, high: 0 }); // records of a partition come in offset order
+      for (const [p, e] of ends) e.high = highWatermark(p, e.next);
+      out.push({ chunk, ends });
     }
     return out;
   };
@@ -209,23 +211,22 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   /** Enqueues the scored chunks' outputs. True when a partition's commit is due. */
   const produceBatch = async (scored: Scored[]): Promise<boolean> => {
     let due = false;
-    for (const { chunk, next, high } of scored) {
+    for (const { chunk, ends } of scored) {
       const produceStart = nowMs();
-      const lag = Math.max(0, high - next);
-      if (exactlyOnce) {
-        inFlight.push({ chunk, produceStart, lag });
-        await delivery.send(chunk.outputs);
-      } else await delivery.send(chunk.outputs, () => chunks.delivered(chunk, produceStart, nowMs(), lag));
-      due = commits.scored({ topic: t.transactions, partition: chunk.partition, offset: String(next) }, next >= high, Date.now()) || due;
+      const lags = new Map([...ends].map(([p, e]) => [p, Math.max(0, e.high - e.next)]));
+      inFlight.push({ chunk, produceStart, lags });
+      await delivery.send(chunk.outputs);
+      const now = Date.now();
+      for (const [partition, e] of ends) due = commits.scored({ topic: t.transactions, partition, offset: String(e.next) }, e.next >= e.high, now) || due;
     }
     return due;
   };
 
   /**
-   * A commit's broker round trips, left running while the next batch is consumed and scored,
-   * and awaited before that batch's outputs are enqueued: outputs never join a transaction
-   * that is committing, and the commit's flush waits only for what came before it. Failures
-   * are fatal at once (never an unhandled rejection).
+   * The broker round trips of the last batch (its acknowledgement at-least-once, or a commit),
+   * left running while the next batch is consumed and scored, and awaited before that batch's
+   * outputs are enqueued: outputs never join a transaction that is committing, and a flush
+   * waits only for what came before it. Failures are fatal at once (never an unhandled rejection).
    */
   let io: Promise<void> | undefined;
   const background = (work: Promise<void>, what: string): Promise<void> => work.catch((err: Error) => fatal(what, withFencing(err)));
@@ -241,12 +242,15 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
       if (failure) break;
       const due = await produceBatch(scored);
       if (due || commits.overdue(Date.now()).length > 0) io = background(commitAll(), exactlyOnce ? 'a commit failed (exactly-once)' : 'a commit failed');
+      // At-least-once: decisions count as out once acknowledged (a flush: 0.4 ms on loopback).
+      else if (!exactlyOnce && inFlight.length > 0) io = background(delivery.flush().then(delivered), 'outputs could not be delivered');
     }
     await io;
   };
 
   await connect(producer);
-  producer.setPollInterval(deliveryPollIntervalMs(exactlyOnce));
+  // Serves the producer's events (logs, errors); there are no delivery reports (delivery.ts).
+  producer.setPollInterval(100);
   if (exactlyOnce) await call((cb) => producer.initTransactions(TRANSACTION_CALL_TIMEOUT_MS, cb));
   producersReady = true;
   await connect(consumer);

@@ -84,6 +84,9 @@ export function commonConfig(s: ClientSettings): Record<string, string | number 
   };
 }
 
+/** Experimental librdkafka settings the transport relies on knowingly (see delivery.ts). */
+const DELIBERATE = /\benable\.gapless\.guarantee\b/;
+
 /** Routes a client's log and error events to the logger; `onError` sees every client error. */
 export function routeEvents(client: Rdkafka.Producer | Rdkafka.KafkaConsumer, s: ClientSettings, role: string, onError: (err: RdkafkaError) => void): void {
   const logger = s.log.child({ kafka: `librdkafka.${role}` });
@@ -91,7 +94,8 @@ export function routeEvents(client: Rdkafka.Producer | Rdkafka.KafkaConsumer, s:
   events.on('event.log', (e: { severity: number; fac: string; message: string }) => {
     const fields = { fac: e.fac };
     if (e.severity <= 3) logger.error(fields, e.message);
-    else if (e.severity === 4) logger.warn(fields, e.message);
+    // A warning about an experimental setting we chose on purpose (delivery.ts) says nothing new.
+    else if (e.severity === 4 && !(e.fac === 'CONFWARN' && DELIBERATE.test(e.message))) logger.warn(fields, e.message);
     else if (e.severity === 5) logger.info(fields, e.message);
     else logger.debug(fields, e.message);
   });

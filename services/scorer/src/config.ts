@@ -11,7 +11,7 @@ import { CRASH_POINTS, type CrashPoint } from './crash-points.js';
 export const KAFKA_CLIENTS = ['kafkajs', 'librdkafka'] as const;
 export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
 /** The client the benchmark found faster on throughput and p99 (README, "Kafka clients"). */
-export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'kafkajs';
+export const DEFAULT_KAFKA_CLIENT: KafkaClientName = 'librdkafka';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

@@ -88,7 +88,12 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
     'enable.idempotence': true,
     // Java's (and kafkajs's default) partitioner: a card's decisions land where a Java client would put them.
     partitioner: 'murmur2_random',
-    ...(exactlyOnce ? { 'transactional.id': `${config.groupId}.${config.instanceId}`, 'transaction.timeout.ms': config.transactionTimeoutMs } : {}),
+    // Transaction calls answered CONCURRENT_TRANSACTIONS (the previous commit's markers are
+    // still being written) are retried after retry.backoff.ms, 100 ms by default: a stall of
+    // every output behind it. Java retries them after 20 ms; so does librdkafka for
+    // AddPartitionsToTxn, but not for AddOffsetsToTxn or EndTxn. Measured (2,000 ev/s):
+    // read_committed p99 142 → 100 ms.
+    ...(exactlyOnce ? { 'retry.backoff.ms': 10, 'retry.backoff.max.ms': 100, 'transactional.id': `${config.groupId}.${config.instanceId}`, 'transaction.timeout.ms': config.transactionTimeoutMs } : {}),
   });
   routeEvents(consumer, settings, 'consumer', onClientError('consumer'));
   routeEvents(producer, settings, 'producer', onClientError('producer'));

@@ -25,6 +25,7 @@ export interface KafkaOptions {
 export function createKafka(opts: KafkaOptions): Kafka {
   // lz4, snappy and zstd besides gzip; undecodable batches become dead-letter records
   registerKafkaCodecs();
+  silenceKafkajsNegativeTimeout();
   const config: KafkaConfig = {
     clientId: opts.clientId,
     brokers: opts.brokers,
@@ -34,6 +35,26 @@ export function createKafka(opts: KafkaOptions): Kafka {
     retry: { retries: opts.retries ?? 8, initialRetryTime: 100, maxRetryTime: 5_000 },
   };
   return new Kafka(config);
+}
+
+let silenced = false;
+
+/**
+ * kafkajs 2.2.4 (its last release) schedules its request queue's throttle check with a
+ * negative delay when it is not throttled (network/requestQueue: throttledUntil − now); Node
+ * always ran it after 1 ms, and since Node 23 also prints a TimeoutNegativeWarning to stderr
+ * for it, once per process, in every scorer log. That one warning, from that one place, is
+ * dropped; any other still prints.
+ */
+function silenceKafkajsNegativeTimeout(): void {
+  if (silenced) return;
+  silenced = true;
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    if (type === 'TimeoutNegativeWarning' && /kafkajs[\\/]src[\\/]network[\\/]requestQueue/.test(new Error().stack ?? '')) return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
 }
 
 /** Brokers from KAFKA_BROKERS-style text: "host:port,host:port". */

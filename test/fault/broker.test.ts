@@ -26,7 +26,12 @@ import { transactionOutcomes } from '../helpers/audit.js';
 import { auditScenario, broker, committedCount, eosEnv, expectClean, launchScorer, logLines, OUTCOME_LEAD_MS, referenceFeatures, sleep, supervise, until, waitCommittedToEnd, waitExit, withOutcomeLead, type Exit } from './harness.js';
 
 const WORLD = { seed: 22, customers: 100, terminals: 200, days: 14 };
-const THROTTLE = { FRAUD_MAX_BATCH: '10' };
+/**
+ * Small chunks, each committed (one transaction each): the scorer is mid-transaction most of
+ * the time, so a broker kill lands on open work, and a crash point counted per commit is
+ * reached on either client (librdkafka commits a whole batch of chunks at once otherwise).
+ */
+const THROTTLE = { FRAUD_MAX_BATCH: '10', FRAUD_COMMIT_INTERVAL_MS: '0' };
 const TXN_TIMEOUT_MS = 8_000;
 /** Longer than the transaction timeout. */
 const OUTAGE_MS = 12_000;

@@ -24,6 +24,13 @@ import { createScorerMetrics } from './telemetry/metrics.js';
 import type { Telemetry } from './telemetry/otel.js';
 import { assertTopicsExist } from './source/topics.js';
 
+/**
+ * Scoring waits while the outcomes feed has not been current for this long: labels it has not
+ * read yet would be missing from terminal features (idle, the feed hears from the broker every
+ * 200 ms).
+ */
+const OUTCOMES_MAX_AGE_MS = 2_000;
+
 export interface RunningScorer {
   readonly stats: LoopStats;
   readonly model: Model;
@@ -129,7 +136,10 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
         ready.producersReady = false;
       },
       onProducersReady: () => (ready.producersReady = true),
-      beforeBatch: (p) => partitions.ready(p),
+      async beforeBatch(p, keepAlive) {
+        await partitions.ready(p);
+        await feed.current(OUTCOMES_MAX_AGE_MS, keepAlive);
+      },
       stateUpdates: (p) => changelogMessages(t.cardState, p, partitions.cardsOf(p)!, partitions.takeTouched(p)),
       onFatal(reason, err) {
         log.error({ err: err.message }, `${reason}; exiting to restart from the committed state`);

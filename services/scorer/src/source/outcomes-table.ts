@@ -17,6 +17,14 @@ export interface OutcomeSink {
 export interface OutcomesFeed {
   /** Resolves once the topic was read up to its end offsets at start-up. */
   readonly restored: Promise<void>;
+  /**
+   * Resolves once the feed is current: it read what the topic held within the last `maxAgeMs`.
+   * Scoring waits for this, so terminal features never miss labels because the feed fell
+   * behind the scoring loop (after a broker outage, kafkajs's reader rejoins its group seconds
+   * after librdkafka's loop is back). `keepAlive` runs every second while waiting (kafkajs
+   * heartbeats only when asked).
+   */
+  current(maxAgeMs: number, keepAlive?: () => Promise<void>): Promise<void>;
   readonly stats: { read: number; skipped: number; maxKnownAt: number };
   stop(): Promise<void>;
 }
@@ -49,5 +57,28 @@ export async function startOutcomesFeed(opts: {
       }
     },
   });
-  return { restored: reader.caughtUp, stats, stop: () => reader.stop() };
+  let waitingSince = 0;
+  return {
+    restored: reader.caughtUp,
+    stats,
+    async current(maxAgeMs, keepAlive) {
+      let lastKeptAlive = Date.now();
+      while (Date.now() - reader.currentAt() > maxAgeMs) {
+        if (!waitingSince) {
+          waitingSince = Date.now();
+          opts.log.warn({ behindMs: Date.now() - reader.currentAt() }, 'waiting for the outcomes feed to catch up before scoring');
+        }
+        await new Promise((r) => setTimeout(r, 20));
+        if (keepAlive && Date.now() - lastKeptAlive >= 1_000) {
+          lastKeptAlive = Date.now();
+          await keepAlive();
+        }
+      }
+      if (waitingSince) {
+        opts.log.info({ waitedMs: Date.now() - waitingSince }, 'outcomes feed current again; scoring resumes');
+        waitingSince = 0;
+      }
+    },
+    stop: () => reader.stop(),
+  };
 }

@@ -40,8 +40,11 @@ export interface ScoringSessionOptions {
   onAssigned?(partitions: readonly number[], reload: readonly number[]): void;
   /** The producers for the latest assignment are open (exactly-once: transactional ids initialised). */
   onProducersReady?(): void;
-  /** Awaited before a partition's records are scored (its state must be restored). */
-  beforeBatch?(partition: number): Promise<void>;
+  /**
+   * Awaited before a partition's records are scored (its state restored, the outcomes feed
+   * current). `keepAlive` keeps the group membership alive while it waits (kafkajs).
+   */
+  beforeBatch?(partition: number, keepAlive?: () => Promise<void>): Promise<void>;
   /** State records (changelog) to commit with a partition's position. */
   stateUpdates?(partition: number): TopicMessages | undefined;
   /** The session cannot go on: the process must exit and restart from the committed state. */

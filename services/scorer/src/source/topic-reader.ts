@@ -14,6 +14,12 @@ import { fetchEndOffsets } from '../../../common/src/kafka.js';
 export interface TopicReader {
   /** Resolves once every (selected) partition was read up to its end offset at start. */
   readonly caughtUp: Promise<void>;
+  /**
+   * When the reader last knew it had everything the topic held (epoch ms): a fetch that found
+   * nothing new, or a batch that reached its partition's high watermark with no partition
+   * behind. 0 until then. A reader cut off from the broker stops moving it.
+   */
+  currentAt(): number;
   stop(): Promise<void>;
 }
 
@@ -39,12 +45,23 @@ export async function startTopicReader(opts: TopicReaderOptions): Promise<TopicR
   if (pending.size === 0) markCaughtUp();
 
   const consumer = kafka.consumer({ groupId: `${opts.groupPrefix}-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+  /** Partitions known to be behind their high watermark after their last batch. */
+  const behind = new Set<number>();
+  let currentAt = 0;
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     const end = pending.get(payload.partition);
     if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) {
       pending.delete(payload.partition);
       if (pending.size === 0) markCaughtUp();
     }
+    if (Number(payload.offsetLag) > 0) behind.add(payload.partition);
+    else behind.delete(payload.partition);
+    if (behind.size === 0 && pending.size === 0) currentAt = Date.now();
+  });
+  // A fetch answered with no partition known to be behind: the reader is connected and has
+  // read what the topic held (kafkajs long-polls every maxWaitTimeInMs when there is nothing).
+  consumer.on(consumer.events.FETCH, () => {
+    if (behind.size === 0 && pending.size === 0) currentAt = Date.now();
   });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -55,5 +72,5 @@ export async function startTopicReader(opts: TopicReaderOptions): Promise<TopicR
       await heartbeat();
     },
   });
-  return { caughtUp, stop: () => consumer.disconnect() };
+  return { caughtUp, currentAt: () => currentAt, stop: () => consumer.disconnect() };
 }

@@ -30,7 +30,7 @@ export interface ScoringLoopDeps {
   chunks: ChunkScoring;
   delivery: Delivery;
   /** Awaited before a partition's batch is processed (its state must be restored). */
-  beforeBatch?(partition: number): Promise<void>;
+  beforeBatch?(partition: number, keepAlive?: () => Promise<void>): Promise<void>;
   /** State records (changelog) to deliver with a chunk's outputs. */
   stateUpdates?(partition: number): TopicMessages | undefined;
   crash?: CrashPoints;
@@ -148,7 +148,7 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
   if (guard.failed) throw refused(guard.failed);
   // Draining: leave the batch unresolved; whoever owns the partition next reads it again.
   if (loop.draining) return;
-  await deps.beforeBatch?.(partition);
+  await deps.beforeBatch?.(partition, heartbeat);
   const end = BigInt(batch.highWatermark);
   for (let start = 0; start < batch.messages.length; start += deps.maxBatch) {
     if (!isRunning() || isStale() || loop.draining) return;

@@ -26,7 +26,7 @@
 import { NO_CRASH, type CrashPoints } from '../../crash-points.js';
 import type { TopicMessages } from '../../sink/messages.js';
 import type { NextOffset } from '../../source/commit-schedule.js';
-import { call, codes, extras, toError, type Rdkafka, type RdkafkaError } from './native.js';
+import { call, classifyClientError, codes, extras, toError, type Rdkafka, type RdkafkaError } from './native.js';
 
 export interface RdkafkaDelivery {
   readonly mode: 'at-least-once' | 'exactly-once';
@@ -70,7 +70,7 @@ export function createRdkafkaDelivery(o: RdkafkaDeliveryOptions): RdkafkaDeliver
 
   // A fatal producer error (at-least-once: a message failed, see above) fails every later call.
   (producer as unknown as { on(e: 'event.error', l: (err: RdkafkaError) => void): void }).on('event.error', (err) => {
-    if (err.isFatal || err.code === ERR.ERR__FATAL) failed ??= toError(err);
+    if (classifyClientError(err).fatal) failed ??= toError(err);
   });
 
   /** Enqueues one message; false when librdkafka's local queue is full (nothing was enqueued). */

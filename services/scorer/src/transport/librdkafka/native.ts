@@ -31,11 +31,35 @@ export function codes(): RdkafkaModule['CODES']['ERRORS'] {
 }
 
 let names: Map<number, string> | undefined;
+let namesByText: Map<string, string> | undefined;
 
 /** librdkafka's name of an error code (ERR__TRANSPORT, ERR_NOT_COORDINATOR, …). */
 export function errorName(code: number): string {
   names ??= new Map(Object.entries(codes()).map(([name, c]) => [c as number, name]));
   return names.get(code) ?? `ERR_${code}`;
+}
+
+/** Client errors that end the client: nothing it sends any more can succeed. */
+const FATAL = new Set(['ERR__FATAL', 'ERR__FENCED']);
+
+/**
+ * What a client error event is. The addon passes those events on as text only (its error
+ * code and fatal flag are lost: code -1), so the name is found again from librdkafka's own
+ * text for each code, as the addon's error class shortens it ("Local: Fatal error" → "fatal
+ * error").
+ */
+export function classifyClientError(err: RdkafkaError): { name: string; fatal: boolean } {
+  let name: string;
+  if (typeof err.code === 'number' && err.code !== -1) name = errorName(err.code);
+  else {
+    if (!namesByText) {
+      const err2str = createRequire(import.meta.url)('@confluentinc/kafka-javascript/librdkafka.js').err2str as (code: number) => string;
+      const shortText = (text: string) => (text.split(': ')[1] ?? text).toLowerCase();
+      namesByText = new Map(Object.entries(codes()).map(([n, c]) => [shortText(err2str(c as number)), n]));
+    }
+    name = namesByText.get(err.message.toLowerCase()) ?? 'ERR_UNKNOWN';
+  }
+  return { name, fatal: err.isFatal === true || FATAL.has(name) };
 }
 
 /**

@@ -24,7 +24,7 @@ import type { ScoringSession, ScoringSessionOptions } from '../../source/scoring
 import { nowMs } from '../../telemetry/chunk-tracing.js';
 import { createRdkafkaDelivery, deliveryProducerConfig } from './delivery.js';
 import { librdkafkaClientErrors } from '../../../../common/src/kafka-logs.js';
-import { call, codes, commonConfig, connect, disconnect, errorName, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
+import { call, classifyClientError, codes, commonConfig, connect, disconnect, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
 
 /** How long one `consume` waits for a first record: also how often an idle loop checks its commits. */
 const CONSUME_WAIT_MS = 100;
@@ -49,9 +49,9 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
     o.onFatal(reason, err);
   };
   const onClientError = (role: string) => (err: RdkafkaError) => {
-    if (err.isFatal || err.code === ERR.ERR__FATAL || err.code === ERR.ERR__FENCED) fatal(`librdkafka ${role}: fatal error${fencing(err.code) ? ' (fenced)' : ''}`, toError(err));
+    const { name, fatal: isFatal } = classifyClientError(err);
+    if (isFatal) fatal(`librdkafka ${role}: ${name === 'ERR__FENCED' ? 'fenced' : 'fatal error'}`, toError(err));
     else {
-      const name = errorName(err.code);
       librdkafkaClientErrors.set(name, (librdkafkaClientErrors.get(name) ?? 0) + 1);
       log.warn({ kafka: `librdkafka.${role}`, code: name, err: err.message }, 'kafka client error (retried by the client)');
     }

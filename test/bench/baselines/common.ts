@@ -53,3 +53,24 @@ export async function startAdmin(host: string, port: number, ready: () => boolea
 export function log(name: string, msg: string, extra: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), name, msg, ...extra })}\n`);
 }
+
+/** Stops on SIGTERM or SIGINT (once), with `stop` doing the baseline's own cleanup before exit 0. */
+export function stopOnSignals(stop: (signal: string) => Promise<void>): void {
+  let stopping = false;
+  const once = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    await stop(signal).catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void once('SIGTERM'));
+  process.on('SIGINT', () => void once('SIGINT'));
+}
+
+/** Runs a baseline's main; an error that escapes it is printed and the process exits 1. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

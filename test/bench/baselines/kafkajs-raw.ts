@@ -11,7 +11,7 @@
  *     FRAUD_GROUP_ID, FRAUD_TOPIC_TRANSACTIONS, FRAUD_TOPIC_DECISIONS, FRAUD_ADMIN_PORT, …)
  */
 import { Kafka, logLevel, type Message } from 'kafkajs';
-import { baselineConfig, log, startAdmin } from './common.js';
+import { baselineConfig, log, runMain, startAdmin, stopOnSignals } from './common.js';
 
 const NAME = 'kjs-raw';
 
@@ -56,21 +56,12 @@ async function main(): Promise<void> {
   });
   log(NAME, 'running', { group: c.groupId, input: c.input, output: c.output });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  stopOnSignals(async (signal) => {
     log(NAME, 'stopping', { signal, events });
     await consumer.disconnect().catch(() => {});
     await producer.disconnect().catch(() => {});
     admin.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${NAME}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runMain(NAME, main);

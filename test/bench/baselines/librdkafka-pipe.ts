@@ -17,7 +17,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as RdKafka from '@confluentinc/kafka-javascript';
-import { baselineConfig, log, startAdmin } from './common.js';
+import { baselineConfig, log, runMain, startAdmin, stopOnSignals } from './common.js';
 
 const NAME = 'rdk-pipe';
 const require = createRequire(import.meta.url);
@@ -166,9 +166,8 @@ async function main(): Promise<void> {
   const commitTimer = setInterval(() => commit(false), 50);
   log(NAME, 'running', { group: c.groupId, input: c.input, output: c.output, librdkafka: Kafka.librdkafkaVersion });
 
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  stopOnSignals(async (signal) => {
+    stopping = true; // the consume loop stops taking batches
     log(NAME, 'stopping', { signal, produced, delivered });
     clearInterval(commitTimer);
     while (consuming) await new Promise((r) => setTimeout(r, 10));
@@ -181,13 +180,7 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
     await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
     admin.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${NAME}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runMain(NAME, main);

@@ -31,6 +31,8 @@ export function scorerEnv(topics: TestTopics, extra: Record<string, string> = {}
     FRAUD_ADMIN_HOST: '127.0.0.1',
     FRAUD_ADMIN_PORT: '0',
     FRAUD_LOG_LEVEL: 'warn',
+    // The audits compare every decision's features with the batch computation.
+    FRAUD_DECISION_FEATURES: 'true',
     ...extra,
   };
 }

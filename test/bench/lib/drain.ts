@@ -74,6 +74,7 @@ export function childEnv(ctx: Ctx, mode: ModeDef, plan: TopicPlan, group: string
     FRAUD_LOG_LEVEL: 'info',
     FRAUD_OTEL_ENDPOINT: mode.sample === null ? '' : ctx.traces.otlpHttp,
     FRAUD_TRACE_SAMPLE_RATIO: String(mode.sample ?? 0),
+    ...mode.env,
     ...ctx.opts.extraEnv,
   };
 }

@@ -27,6 +27,8 @@ export interface BaseDef {
   /** Script run by `node --import tsx`, relative to the source tree. */
   entry: string;
   args: string[];
+  /** Extra FRAUD_* settings of this mode's child. */
+  env?: Record<string, string>;
 }
 
 const SCORER = 'services/cli/src/main.ts';
@@ -47,10 +49,13 @@ for (const client of KAFKA_CLIENTS) {
   BASE[`eos${s}`] = def('fraudscore exactly-once', 'scorer', 'exactly-once', 0.01);
   BASE[`alo-off${s}`] = def('fraudscore ALO tracing off', 'scorer', 'at-least-once', null);
   BASE[`alo-100${s}`] = def('fraudscore ALO tracing 100 %', 'scorer', 'at-least-once', 1);
+  // The cost of carrying the 15 model inputs in every Decision (FRAUD_DECISION_FEATURES).
+  BASE[`alo-features${s}`] = { ...def('fraudscore ALO, features in decisions', 'scorer', 'at-least-once', 0.01), env: { FRAUD_DECISION_FEATURES: 'true' } };
+  BASE[`eos-features${s}`] = { ...def('fraudscore EOS, features in decisions', 'scorer', 'exactly-once', 0.01), env: { FRAUD_DECISION_FEATURES: 'true' } };
 }
 
 /** Modes of a default run, in the order each round runs them. */
-export const DEFAULT_MODES = ['kjs-raw', 'rdk-pipe', 'pipe-alo', 'pipe-eos', 'alo', 'eos', 'pipe-alo-rdk', 'pipe-eos-rdk', 'alo-rdk', 'eos-rdk', 'alo-off', 'alo-100'];
+export const DEFAULT_MODES = ['kjs-raw', 'rdk-pipe', 'pipe-alo', 'pipe-eos', 'alo', 'eos', 'pipe-alo-rdk', 'pipe-eos-rdk', 'alo-rdk', 'eos-rdk', 'alo-features-rdk', 'eos-features-rdk', 'alo-off', 'alo-100'];
 
 /** A base mode, or `<base>@<qualifier>…`. */
 export type ModeKey = string;

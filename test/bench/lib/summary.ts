@@ -197,6 +197,11 @@ export function summarise(
     scorer_eos_sustainable_eps: sustainable(`eos${sfx}`),
     ...perClient,
     ...perNode,
+    // FRAUD_DECISION_FEATURES (default false): the default client's scorer with the 15 model inputs in every Decision.
+    decision_features_alo_eps: eps(`alo-features${sfx}`),
+    decision_features_eos_eps: eps(`eos-features${sfx}`),
+    decision_features_alo_cpu_us_per_event: cpuUs(`alo-features${sfx}`),
+    decision_features_eos_cpu_us_per_event: cpuUs(`eos-features${sfx}`),
     /** Per mode: the highest live rate with bounded lag (latency modes), and CPU µs per event while draining. */
     sustainable_eps: Object.fromEntries(latency.map((l) => [l.mode, l.sustainableEps])),
     cpu_us_per_event: Object.fromEntries(opts.modes.map((m) => [m, cpuUs(m)])),

@@ -35,7 +35,7 @@ describe('loadConfig defaults', () => {
       model: '',
       delivery: 'exactly-once',
       maxBatch: 500,
-      decisionFeatures: true,
+      decisionFeatures: false,
       commitIntervalMs: 100,
       concurrentPartitions: 4,
       maxFutureSkewMs: 300_000,

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     serviceVersion: SERVICE_VERSION,
     endpoint: config.otel.endpoint,
     sampleRatio: config.otel.sampleRatio,
+    rootsSampledByCaller: true,
     resource: { 'fraudscore.model.name': ref.name, 'fraudscore.model.version': ref.version, 'fraudscore.model.digest': ref.digest },
   });
   const metrics = createScorerMetrics(telemetry.meter);
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     config,
     pipeline,
     codecs,
-    tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, topic: t.transactions, groupId: config.groupId, model: () => ref }),
+    tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, rootSampleRatio: telemetry.rootSampleRatio, topic: t.transactions, groupId: config.groupId, model: () => ref }),
     metrics,
     log,
     onAssigned: (mine) => (assigned = mine.length > 0),

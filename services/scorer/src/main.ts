@@ -33,6 +33,7 @@ export async function runScorerProcess(env: Record<string, string | undefined>):
       serviceVersion: SERVICE_VERSION,
       endpoint: config.otel.endpoint,
       sampleRatio: config.otel.sampleRatio,
+      rootsSampledByCaller: true,
       resource: { 'fraudscore.model.name': model.ref.name, 'fraudscore.model.version': model.ref.version, 'fraudscore.model.digest': model.ref.digest },
     });
     scorer = await startScorer(config, log, { model, telemetry });

@@ -126,7 +126,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       config,
       pipeline,
       codecs,
-      tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, topic: t.transactions, groupId: config.groupId, model: () => model.ref }),
+      tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, rootSampleRatio: telemetry.rootSampleRatio, topic: t.transactions, groupId: config.groupId, model: () => model.ref }),
       metrics,
       log,
       crash,

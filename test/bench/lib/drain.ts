@@ -237,6 +237,9 @@ export async function saveMetrics(child: BenchChild, file: string): Promise<Reco
   const text = await fetch(`${child.adminUrl}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '');
   if (!text) return undefined;
   writeFileSync(file, text);
+  // Stage times are recorded per chunk (their sum over its events): per event = sum ÷ events.
+  let events = 0;
+  for (const m of text.matchAll(/^fraudscore_events_total\{[^}]*\} (\S+)$/gm)) events += Number(m[1]);
   const sums = new Map<string, { sum: number; count: number }>();
   for (const m of text.matchAll(/^fraudscore_(stage|e2e)_latency_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
     const stage = m[1] === 'e2e' ? 'e2e_to_ack' : (m[3]!.match(/stage="([^"]+)"/)?.[1] ?? '?');
@@ -245,5 +248,6 @@ export async function saveMetrics(child: BenchChild, file: string): Promise<Reco
     else e.count += Number(m[4]);
     sums.set(stage, e);
   }
-  return Object.fromEntries([...sums].map(([k, v]) => [k, v.count ? (v.sum * 1000) / v.count : NaN]));
+  const perEvent = (stage: string, v: { sum: number; count: number }) => (stage === 'e2e_to_ack' ? v.count : events);
+  return Object.fromEntries([...sums].map(([k, v]) => [k, perEvent(k, v) ? (v.sum * 1000) / perEvent(k, v) : NaN]));
 }

@@ -141,7 +141,7 @@ function stagesCard(s: RunSummary, width: number): string {
       })
       : empty();
     return `<div class="mult"><h3><span class="sw" style="background:${color}"></span>${esc(st.stage)}</h3>`
-      + `<div class="q">p50 <b>${esc(duration(q.p50))}</b> · p99 <b>${esc(duration(q.p99))}</b> · mean ${esc(duration(st.summary.mean))}</div>${chart}</div>`;
+      + `<div class="q">per chunk: p50 <b>${esc(duration(q.p50))}</b> · p99 <b>${esc(duration(q.p99))}</b> · per event ${esc(duration(st.perEvent))}</div>${chart}</div>`;
   });
   return `<section class="card"><h2>Latency per stage</h2><p class="cap">${esc(help ? `${help.replace(/\.?$/, '.')} ` : '')}Same scales in every panel; each bar is one of the scorer's buckets (bounds about 2–2.5× apart, so the x axis reads like a log scale).</p><div class="multiples">${panels.join('')}</div></section>`;
 }
@@ -149,18 +149,18 @@ function stagesCard(s: RunSummary, width: number): string {
 function timeCard(s: RunSummary, width: number): string {
   const inner = cardInner(width);
   const e2eMean = s.e2e && s.e2e.count > 0 ? s.e2e.mean : NaN;
-  const stageTotal = s.stages.reduce((a, st) => a + (Number.isFinite(st.summary.mean) ? st.summary.mean : 0), 0);
+  const stageTotal = s.stages.reduce((a, st) => a + (Number.isFinite(st.perEvent) ? st.perEvent : 0), 0);
   const rest = Number.isFinite(e2eMean) ? Math.max(0, e2eMean - stageTotal) : NaN;
-  const segments = s.stages.map((st) => ({ label: st.stage, value: st.summary.mean, color: STAGE_COLORS[st.stage] ?? OTHER_COLOR, text: duration(st.summary.mean) }));
+  const segments = s.stages.map((st) => ({ label: st.stage, value: st.perEvent, color: STAGE_COLORS[st.stage] ?? OTHER_COLOR, text: duration(st.perEvent) }));
   if (Number.isFinite(rest)) segments.push({ label: 'waiting', value: rest, color: OTHER_COLOR, text: duration(rest) });
   const whole = Number.isFinite(e2eMean) ? e2eMean : stageTotal;
   const rows = [
-    ...s.stages.map((st) => ({ name: st.stage, color: STAGE_COLORS[st.stage] ?? OTHER_COLOR, h: st.summary })),
-  ].map(({ name, color, h }) => `<tr><td><span class="sw" style="background:${color}"></span> ${esc(name)}</td><td class="n">${esc(duration(h.mean))}</td><td class="n">${esc(duration(h.quantiles.p50))}</td><td class="n">${esc(duration(h.quantiles.p99))}</td><td class="n">${esc(percent(h.mean, whole))}</td></tr>`);
+    ...s.stages.map((st) => ({ name: st.stage, color: STAGE_COLORS[st.stage] ?? OTHER_COLOR, h: st.summary, perEvent: st.perEvent })),
+  ].map(({ name, color, h, perEvent }) => `<tr><td><span class="sw" style="background:${color}"></span> ${esc(name)}</td><td class="n">${esc(duration(perEvent))}</td><td class="n">${esc(duration(h.quantiles.p50))}</td><td class="n">${esc(duration(h.quantiles.p99))}</td><td class="n">${esc(percent(perEvent, whole))}</td></tr>`);
   if (Number.isFinite(rest)) rows.push(`<tr><td><span class="sw" style="background:${OTHER_COLOR}"></span> waiting (Kafka, batching, queues)</td><td class="n">${esc(duration(rest))}</td><td class="n">–</td><td class="n">–</td><td class="n">${esc(percent(rest, whole))}</td></tr>`);
   if (s.e2e && s.e2e.count > 0) rows.push(`<tr><td><b>end to end</b></td><td class="n"><b>${esc(duration(s.e2e.mean))}</b></td><td class="n"><b>${esc(duration(s.e2e.quantiles.p50))}</b></td><td class="n"><b>${esc(duration(s.e2e.quantiles.p99))}</b></td><td class="n">100%</td></tr>`);
   const bar = stackedBar(segments, { width: inner, height: 34 });
-  return `<section class="card"><h2>Where an event's time goes</h2><p class="cap">Mean time per event in each stage; the rest of the end-to-end mean is time between stages: in Kafka, waiting for a batch, in queues.</p>${bar}`
+  return `<section class="card"><h2>Where an event's time goes</h2><p class="cap">Time per event in each stage on average (mean; p50 and p99 are of a whole chunk's time in the stage, what each of its events waits for); the rest of the end-to-end mean is time between stages: in Kafka, waiting for a batch, in queues.</p>${bar}`
     + `<table style="margin-top:12px"><thead><tr><th>stage</th><th class="n">mean</th><th class="n">p50</th><th class="n">p99</th><th class="n">share of e2e mean</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
 

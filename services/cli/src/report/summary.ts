@@ -37,8 +37,11 @@ export interface HistogramSummary {
 
 export interface RunSummary {
   e2e?: HistogramSummary;
-  /** Per stage in pipeline order (stages the scrape has, unknown ones after). */
-  stages: { stage: string; summary: HistogramSummary }[];
+  /**
+   * Per stage in pipeline order (stages the scrape has, unknown ones after): the histogram of
+   * a chunk's time in the stage, and the stage's time per event on average (sum ÷ events).
+   */
+  stages: { stage: string; summary: HistogramSummary; perEvent: number }[];
   score?: HistogramSummary;
   decisions: { decision: string; count: number }[];
   deadLetters: { code: string; count: number }[];
@@ -87,7 +90,7 @@ export function summarize(metricsText: string): RunSummary {
   const order = (s: string) => { const i = (STAGES as readonly string[]).indexOf(s); return i === -1 ? STAGES.length : i; };
   const stages = [...byStage.keys()]
     .sort((a, b) => order(a) - order(b) || a.localeCompare(b))
-    .map((stage) => ({ stage, summary: summarizeHistogram(mergeHistograms(byStage.get(stage)!, { stage }))! }));
+    .map((stage) => ({ stage, summary: summarizeHistogram(mergeHistograms(byStage.get(stage)!, { stage }))!, perEvent: NaN }));
 
   const score = summarizeHistogram(mergeHistograms(histogramsOf(families.get(METRIC.score))));
 
@@ -133,6 +136,8 @@ export function summarize(metricsText: string): RunSummary {
 
   const count = (d: string) => decisions.find((x) => x.decision === d)?.count ?? 0;
   const events = decisions.reduce((a, d) => a + d.count, 0);
+  // Stage time is recorded per chunk (summed over its events): per event, divide by events.
+  for (const st of stages) st.perEvent = events > 0 ? st.summary.histogram.sum / events : NaN;
   const totals = {
     events,
     decided: count('ALLOW') + count('REVIEW') + count('BLOCK'),

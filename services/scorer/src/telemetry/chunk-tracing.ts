@@ -28,6 +28,12 @@ export interface ChunkTracer {
 export interface ChunkTracerOptions {
   tracer: Tracer;
   enabled: boolean;
+  /**
+   * Set when the tracer's SDK records every root it is handed (Telemetry.rootSampleRatio): new
+   * traces are then sampled here, at this ratio, before any span exists; an input whose
+   * traceparent says "not sampled" gets no span either (parent-based, as the SDK would).
+   */
+  rootSampleRatio?: number;
   topic: string;
   groupId: string;
   model: () => ModelRef;
@@ -37,6 +43,14 @@ const carrierGetter = {
   keys: (c: Record<string, string>) => Object.keys(c),
   get: (c: Record<string, string>, k: string) => c[k],
 };
+
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-([0-9a-f]{2})$/;
+
+/** A W3C traceparent's sampled flag; undefined when there is none or it is not valid (a new trace). */
+function sampledFlag(traceparent: string | undefined): boolean | undefined {
+  const m = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  return m ? (parseInt(m[1]!, 16) & 1) === 1 : undefined;
+}
 
 /** Epoch ms with sub-millisecond precision, the clock ChunkTiming uses. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -55,6 +69,13 @@ export function createChunkTracer(opts: ChunkTracerOptions): ChunkTracer {
       const links: Link[] = [];
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
+        if (opts.rootSampleRatio !== undefined) {
+          const flag = sampledFlag(r.traceparent);
+          if (flag === false || (flag === undefined && !(Math.random() < opts.rootSampleRatio))) {
+            parents[i] = r.traceparent;
+            continue;
+          }
+        }
         const parent: Context = r.traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent: r.traceparent }, carrierGetter) : ROOT_CONTEXT;
         // Attributes are set only on recorded spans: at 1 % sampling, building them for every
         // event was most of the tracing cost (the samplers in use do not read attributes).

@@ -33,7 +33,7 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
     advice: { explicitBucketBoundaries: LATENCY_BUCKETS_S },
   });
   const stage = meter.createHistogram('fraudscore_stage_latency_seconds', {
-    description: 'Time an event spent in each pipeline stage (inference, decide and produce are per chunk: every event of the chunk waits for all of it)',
+    description: 'Time each chunk spent in each pipeline stage (decode and features over all its events): what every event of the chunk waits for. Per event on average: rate of _sum over rate of fraudscore_events_total',
     unit: 's',
     advice: { explicitBucketBoundaries: STAGE_BUCKETS_S },
   });
@@ -57,23 +57,22 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
 
   return {
     chunkDelivered(results, timing, produceMs, ackedAt) {
-      const inference = timing.inferenceMs / 1000;
-      const decide = timing.decideMs / 1000;
-      const produce = produceMs / 1000;
+      // Stage times are recorded once per chunk (a histogram record with attributes costs
+      // ~0.4 µs: five per event were ~2 µs of the ~30 µs an event costs); the end-to-end
+      // latency and the score are per event, as their distributions are what they are for.
       // Counters are added once per chunk and outcome (same totals, a fraction of the calls).
+      let decodeMs = 0;
+      let featuresMs = 0;
       let allow = 0;
       let review = 0;
       let block = 0;
       let dlq = 0;
       for (let i = 0; i < results.length; i++) {
         const r = results[i]!;
-        stage.record(timing.decodeMs[i]! / 1000, stageAttrs.decode);
+        decodeMs += timing.decodeMs[i]!;
         e2e.record(Math.max(0, ackedAt - Number(r.record.timestamp)) / 1000);
-        stage.record(produce, stageAttrs.produce);
         if (r.kind === 'decision') {
-          stage.record(timing.featuresMs[i]! / 1000, stageAttrs.features);
-          stage.record(inference, stageAttrs.inference);
-          stage.record(decide, stageAttrs.decide);
+          featuresMs += timing.featuresMs[i]!;
           const d = r.decision.decision;
           if (d === 'ALLOW') allow++;
           else if (d === 'REVIEW') review++;
@@ -85,6 +84,14 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
           if (!attrs) codeAttrs.set(r.deadLetter.errorCode, (attrs = { code: r.deadLetter.errorCode }));
           deadLetters.add(1, attrs);
         }
+      }
+      if (results.length === 0) return;
+      stage.record(decodeMs / 1000, stageAttrs.decode);
+      stage.record(produceMs / 1000, stageAttrs.produce);
+      if (allow + review + block > 0) {
+        stage.record(featuresMs / 1000, stageAttrs.features);
+        stage.record(timing.inferenceMs / 1000, stageAttrs.inference);
+        stage.record(timing.decideMs / 1000, stageAttrs.decide);
       }
       if (allow) events.add(allow, outcomeAttrs.ALLOW);
       if (review) events.add(review, outcomeAttrs.REVIEW);

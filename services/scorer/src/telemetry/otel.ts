@@ -10,7 +10,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
+import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -18,6 +18,13 @@ export interface TelemetryOptions {
   /** OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); empty disables trace export. */
   endpoint: string;
   sampleRatio: number;
+  /**
+   * The caller decides which new traces to start (with `sampleRatio`) before it starts a span,
+   * and the SDK records every root it is handed: the scorer's per-event spans, where asking
+   * the SDK for a span only to learn it is not sampled cost ~1.3 µs per event (trace and span
+   * ids generated for nothing). Spans with a parent still follow the parent's flag.
+   */
+  rootsSampledByCaller?: boolean;
   /** Extra resource attributes (e.g. the active model's version and digest). */
   resource?: Record<string, string>;
 }
@@ -27,6 +34,8 @@ export interface Telemetry {
   meter: Meter;
   /** Whether spans can be recorded at all (an endpoint is set and the ratio is above 0). */
   tracing: boolean;
+  /** Share of new traces to sample: for callers that sample their roots (rootsSampledByCaller). */
+  readonly rootSampleRatio?: number;
   /** Writes the Prometheus text exposition to a raw HTTP response. */
   serveMetrics(req: IncomingMessage, res: ServerResponse): void;
   shutdown(): Promise<void>;
@@ -42,7 +51,7 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
       ...opts.resource,
     }),
     autoDetectResources: false,
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
+    sampler: new ParentBasedSampler({ root: opts.rootsSampledByCaller ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(opts.sampleRatio) }),
     // An empty list (not undefined) keeps the SDK from building exporters from OTEL_* defaults.
     spanProcessors: tracing
       ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${opts.endpoint.replace(/\/$/, '')}/v1/traces` }), maxQueueSize: 8192, scheduledDelayMillis: 1000 })]
@@ -55,6 +64,7 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
     tracer: trace.getTracer('fraudscore', opts.serviceVersion),
     meter: metrics.getMeter('fraudscore', opts.serviceVersion),
     tracing,
+    ...(opts.rootsSampledByCaller ? { rootSampleRatio: opts.sampleRatio } : {}),
     serveMetrics: (req, res) => prometheus.getMetricsRequestHandler(req, res),
     shutdown: () => sdk.shutdown(),
   };

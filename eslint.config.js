@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'services/trainer/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'runs/**', 'services/trainer/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -20,6 +20,7 @@ import { createCodecs } from '../../services/common/src/contracts.js';
 import { createKafka } from '../../services/common/src/kafka.js';
 import { ConfigError, loadConfig } from '../../services/scorer/src/config.js';
 import type { Policy } from '../../services/scorer/src/decision/policy.js';
+import type { Serving } from '../../services/scorer/src/deployment/serving.js';
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../services/scorer/src/features/index.js';
 import { startAdminServer } from '../../services/scorer/src/http/admin.js';
 import type { Model } from '../../services/scorer/src/model/load.js';
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   };
   const allow = { decision: 'ALLOW' as const, reasons: [] as string[] };
   const policy: Policy = { version: `policy-v1;${ref.name}/${ref.version};thresholds=000000000000`, decide: () => allow };
+  const serving: Serving = { revision: -1, champion: { role: 'CHAMPION', model, policy } };
   const zeros: FeatureComputer = {
     width: FEATURE_NAMES.length,
     featureSetVersion: FEATURE_SET_VERSION,
@@ -80,7 +82,6 @@ async function main(): Promise<void> {
     resource: { 'fraudscore.model.name': ref.name, 'fraudscore.model.version': ref.version, 'fraudscore.model.digest': ref.digest },
   });
   const metrics = createScorerMetrics(telemetry.meter);
-  metrics.model(ref);
 
   const kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId });
   const t = config.topics;
@@ -101,8 +102,7 @@ async function main(): Promise<void> {
     codec: codecs.transaction,
     limits: { maxFutureSkewMs: config.maxFutureSkewMs, maxAmountMinor: config.maxAmountMinor },
     featuresFor: () => zeros,
-    model: () => model,
-    policy: () => policy,
+    serving: () => serving,
     clock: Date.now,
     decisionFeatures: config.decisionFeatures,
   });

@@ -50,6 +50,8 @@ describe('audit self-test: every failure class is detected', () => {
         source: { topic: topics.transactions, partition: 0, offset },
         featureSetVersion: '',
         features: [],
+        role: 'CHAMPION',
+        deploymentRevision: -1,
       };
       return { key: 'card', partition: 0, value: codecs.decision.encode(d), headers: sourceHeaders(topics.transactions, offset) };
     };

@@ -29,6 +29,9 @@ export async function freshTopics(kafka: Kafka, partitions = 2): Promise<TestTop
     flags: `t-${id}-flags`,
     dlq: `t-${id}-dlq`,
     cardState: `t-${id}-card-state`,
+    shadowDecisions: `t-${id}-shadow-decisions`,
+    deployments: `t-${id}-deployments`,
+    deploymentStatus: `t-${id}-deployment-status`,
     group: `g-${id}`,
   };
   await ensureTopics(kafka, topicSpecs(plan, partitions));

@@ -49,6 +49,9 @@ export interface ModelRef {
   digest: string;
 }
 
+/** Which deployed model made a decision (schemas/Decision.avsc, version 2). */
+export type ModelRole = 'CHAMPION' | 'CANARY' | 'SHADOW';
+
 export interface Decision {
   transactionId: string;
   cardToken: string;
@@ -62,6 +65,41 @@ export interface Decision {
   source: SourceRef;
   featureSetVersion: string;
   features: number[];
+  role: ModelRole;
+  /** Offset of the deployment spec in force; -1: no spec (the fallback model). */
+  deploymentRevision: number;
+}
+
+/** A model named by a deployment spec; `digest` is the sha256 its manifest gives the ONNX bytes. */
+export interface ModelPin {
+  name: string;
+  version: string;
+  digest: string;
+}
+
+/** schemas/DeploymentSpec.avsc: which models serve (fraudscore-deployments; offset = revision). */
+export interface DeploymentSpec {
+  champion: ModelPin;
+  shadow: ModelPin | null;
+  canary: { model: ModelPin; sharePercent: number } | null;
+  policy: string;
+  requestedBy: string;
+  requestedAt: number;
+  reason: string;
+  restoresRevision: number | null;
+}
+
+/** schemas/DeploymentStatus.avsc: what one scorer instance serves (fraudscore-deployment-status, key = instance). */
+export interface DeploymentStatus {
+  instance: string;
+  appliedRevision: number;
+  champion: ModelRef;
+  shadow: ModelRef | null;
+  canary: ModelRef | null;
+  canarySharePercent: number;
+  lastRevisionSeen: number;
+  refusal: string | null;
+  reportedAt: number;
 }
 
 export interface DeadLetter {
@@ -78,6 +116,8 @@ export const SCHEMA_FILES = {
   outcome: 'TransactionOutcome.avsc',
   decision: 'Decision.avsc',
   deadLetter: 'DeadLetter.avsc',
+  deploymentSpec: 'DeploymentSpec.avsc',
+  deploymentStatus: 'DeploymentStatus.avsc',
 } as const;
 
 export interface Codecs {
@@ -85,9 +125,11 @@ export interface Codecs {
   outcome: Codec<TransactionOutcome>;
   decision: Codec<Decision>;
   deadLetter: Codec<DeadLetter>;
+  deploymentSpec: Codec<DeploymentSpec>;
+  deploymentStatus: Codec<DeploymentStatus>;
 }
 
-/** All four codecs in one wire format, sharing one registry. */
+/** Every contract's codec in one wire format, sharing one registry. */
 export function createCodecs(format: WireFormat, registry: SchemaRegistry = localRegistry()): Codecs {
   const make = <T>(file: string): Codec<T> =>
     createCodec<T>({ type: loadSchema(file), format, schemaId: schemaIdOf(file), registry });
@@ -96,5 +138,7 @@ export function createCodecs(format: WireFormat, registry: SchemaRegistry = loca
     outcome: make<TransactionOutcome>(SCHEMA_FILES.outcome),
     decision: make<Decision>(SCHEMA_FILES.decision),
     deadLetter: make<DeadLetter>(SCHEMA_FILES.deadLetter),
+    deploymentSpec: make<DeploymentSpec>(SCHEMA_FILES.deploymentSpec),
+    deploymentStatus: make<DeploymentStatus>(SCHEMA_FILES.deploymentStatus),
   };
 }

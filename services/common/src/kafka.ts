@@ -12,6 +12,9 @@ export const TOPICS = {
   decisions: 'fraud-decisions',
   flags: 'fraud-flags',
   dlq: 'transactions-dlq',
+  shadowDecisions: 'fraud-shadow-decisions',
+  deployments: 'fraudscore-deployments',
+  deploymentStatus: 'fraudscore-deployment-status',
 } as const;
 
 export interface KafkaOptions {

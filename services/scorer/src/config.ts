@@ -39,6 +39,9 @@ const schema = z.object({
   FRAUD_TOPIC_FLAGS: z.string().min(1).default('fraud-flags'),
   FRAUD_TOPIC_DLQ: z.string().min(1).default('transactions-dlq'),
   FRAUD_TOPIC_CARD_STATE: z.string().min(1).default('fraudscore-card-state-changelog'),
+  FRAUD_TOPIC_SHADOW_DECISIONS: z.string().min(1).default('fraud-shadow-decisions'),
+  FRAUD_TOPIC_DEPLOYMENTS: z.string().min(1).default('fraudscore-deployments'),
+  FRAUD_TOPIC_DEPLOYMENT_STATUS: z.string().min(1).default('fraudscore-deployment-status'),
   /** Wire format of values: Confluent framing (magic byte + schema id) or plain Avro. */
   FRAUD_WIRE_FORMAT: z.enum(['confluent', 'plain']).default('confluent'),
   /** Folder holding <name>/<version>/{model.onnx,manifest.json} and default.json. */
@@ -108,6 +111,9 @@ export interface ScorerConfig {
     readonly flags: string;
     readonly dlq: string;
     readonly cardState: string;
+    readonly shadowDecisions: string;
+    readonly deployments: string;
+    readonly deploymentStatus: string;
   };
   readonly wireFormat: 'confluent' | 'plain';
   readonly modelsDir: string;
@@ -163,6 +169,9 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
       flags: c.FRAUD_TOPIC_FLAGS,
       dlq: c.FRAUD_TOPIC_DLQ,
       cardState: c.FRAUD_TOPIC_CARD_STATE,
+      shadowDecisions: c.FRAUD_TOPIC_SHADOW_DECISIONS,
+      deployments: c.FRAUD_TOPIC_DEPLOYMENTS,
+      deploymentStatus: c.FRAUD_TOPIC_DEPLOYMENT_STATUS,
     },
     wireFormat: c.FRAUD_WIRE_FORMAT,
     modelsDir: c.FRAUD_MODELS_DIR,

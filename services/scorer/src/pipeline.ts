@@ -12,7 +12,8 @@ import { decodeTransaction, type DecodeLimits } from './decode/transaction.js';
 import { bytesContainPanLike, redactPanLike } from './decode/pan.js';
 import { InputError } from './errors.js';
 import type { Model } from './model/load.js';
-import type { Policy } from './decision/policy.js';
+import { inCanary } from './deployment/canary.js';
+import type { Arm, Serving } from './deployment/serving.js';
 
 /** A consumed record, independent of the Kafka client. */
 export interface InputRecord {
@@ -41,7 +42,7 @@ export interface FeatureComputer {
 }
 
 export type PipelineResult =
-  | { kind: 'decision'; record: InputRecord; decision: Decision }
+  | { kind: 'decision'; record: InputRecord; decision: Decision; /** The shadow model's decision, when one is deployed. */ shadow?: Decision }
   | { kind: 'dead-letter'; record: InputRecord; deadLetter: DeadLetter; safeKey: Buffer | null };
 
 export interface PipelineDeps {
@@ -50,8 +51,8 @@ export interface PipelineDeps {
   limits: DecodeLimits;
   /** Features for a partition: card state is partition-local. */
   featuresFor(partition: number): FeatureComputer;
-  model: () => Model;
-  policy: () => Policy;
+  /** The deployment revision in force: read once per chunk, so a chunk is scored by one revision. */
+  serving: () => Serving;
   clock: () => number;
   /** Put the model-input vector into each Decision (default true; false: an empty array). */
   decisionFeatures?: boolean;
@@ -67,7 +68,7 @@ export interface ChunkTiming {
   /** Per record, in input order: ms spent decoding and computing features. */
   decodeMs: number[];
   featuresMs: number[];
-  /** Chunk-wide: one model call, and the decision policy over the chunk. */
+  /** Chunk-wide: the model calls (champion, canary, shadow), and the decision policy over the chunk. */
   inferenceMs: number;
   decideMs: number;
 }
@@ -86,6 +87,20 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const withFeatures = deps.decisionFeatures ?? true;
   let rows64 = new Float64Array(0);
   let rows32 = new Float32Array(0);
+  let subRows = new Float32Array(0);
+
+  /** Scores rows `idx` (of rows32) with `model` into scores[idx]; one model call. */
+  async function scoreRows(model: Model, idx: readonly number[], width: number, n: number, scores: Float32Array): Promise<void> {
+    if (idx.length === 0) return;
+    if (idx.length === n) {
+      scores.set(await model.score(rows32, n));
+      return;
+    }
+    if (subRows.length < idx.length * width) subRows = new Float32Array(rows32.length);
+    for (let j = 0; j < idx.length; j++) subRows.set(rows32.subarray(idx[j]! * width, (idx[j]! + 1) * width), j * width);
+    const out = await model.score(subRows, idx.length);
+    for (let j = 0; j < idx.length; j++) scores[idx[j]!] = out[j]!;
+  }
 
   return {
     async process(records, timing) {
@@ -140,35 +155,57 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
       const n = txs.length;
       for (let j = 0; j < n * width; j++) rows32[j] = rows64[j]!;
-      const model = deps.model();
-      const policy = deps.policy();
+      const serving = deps.serving();
+      const { champion, canary, shadow } = serving;
       const tInference = performance.now();
-      const scores = await model.score(rows32, n);
+      // Which arm decides each event: the canary for the cards in its share, else the champion.
+      const scores = new Float32Array(n);
+      const byCanary = canary ? new Uint8Array(n) : undefined;
+      if (canary && byCanary) {
+        const championIdx: number[] = [];
+        const canaryIdx: number[] = [];
+        for (let k = 0; k < n; k++) {
+          if (inCanary(txs[k]!.cardToken, canary.sharePercent)) {
+            byCanary[k] = 1;
+            canaryIdx.push(k);
+          } else championIdx.push(k);
+        }
+        await scoreRows(champion.model, championIdx, width, n, scores);
+        await scoreRows(canary.model, canaryIdx, width, n, scores);
+      } else {
+        scores.set(await champion.model.score(rows32, n));
+      }
+      const shadowScores = shadow ? await shadow.model.score(rows32, n) : undefined;
       const tDecide = performance.now();
       const scoredAt = deps.clock();
+      const decisionOf = (arm: Arm, k: number, tx: Transaction, record: InputRecord, score: number, features: number[]): Decision => {
+        const verdict = arm.policy.decide(score, rows64, k * width);
+        return {
+          transactionId: tx.transactionId,
+          cardToken: tx.cardToken,
+          score,
+          decision: verdict.decision,
+          reasons: verdict.reasons,
+          model: arm.model.ref,
+          policyVersion: arm.policy.version,
+          eventTime: tx.eventTime,
+          scoredAt,
+          source: sourceOf(deps.topic, record),
+          featureSetVersion,
+          features,
+          role: arm.role,
+          deploymentRevision: serving.revision,
+        };
+      };
       for (let k = 0; k < n; k++) {
         const tx = txs[k]!;
         const record = records[scoredIdx[k]!]!;
-        const score = scores[k]!;
-        const verdict = policy.decide(score, rows64, k * width);
-        results[scoredIdx[k]!] = {
-          kind: 'decision',
-          record,
-          decision: {
-            transactionId: tx.transactionId,
-            cardToken: tx.cardToken,
-            score,
-            decision: verdict.decision,
-            reasons: verdict.reasons,
-            model: model.ref,
-            policyVersion: policy.version,
-            eventTime: tx.eventTime,
-            scoredAt,
-            source: sourceOf(deps.topic, record),
-            featureSetVersion,
-            features: withFeatures ? Array.from(rows64.subarray(k * width, (k + 1) * width)) : NO_FEATURES,
-          },
-        };
+        const features = withFeatures ? Array.from(rows64.subarray(k * width, (k + 1) * width)) : NO_FEATURES;
+        const arm = byCanary?.[k] ? canary! : champion;
+        const decision = decisionOf(arm, k, tx, record, scores[k]!, features);
+        results[scoredIdx[k]!] = shadow && shadowScores
+          ? { kind: 'decision', record, decision, shadow: decisionOf(shadow, k, tx, record, shadowScores[k]!, features) }
+          : { kind: 'decision', record, decision };
       }
       if (timing) {
         timing.inferenceMs = tDecide - tInference;

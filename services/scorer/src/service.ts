@@ -9,6 +9,10 @@ import { createKafka } from '../../common/src/kafka.js';
 import type { ScorerConfig } from './config.js';
 import { createCrashPoints } from './crash-points.js';
 import { createPolicy, type Policy } from './decision/policy.js';
+import { createDeployer, type Deployer } from './deployment/deployer.js';
+import { startDeploymentFeed, type DeploymentFeed } from './deployment/deployment-feed.js';
+import type { Serving } from './deployment/serving.js';
+import { startStatusReporter, type StatusReporter } from './deployment/status-report.js';
 import { FEATURE_NAMES, FEATURE_SET_VERSION, TerminalTable } from './features/index.js';
 import { startAdminServer } from './http/admin.js';
 import { loadModel, resolveModelDir, type Model } from './model/load.js';
@@ -20,7 +24,8 @@ import { changelogMessages, restoreCardState } from './state/changelog.js';
 import { createPartitionFeatures } from './state/partition-features.js';
 import { createChunkTracer } from './telemetry/chunk-tracing.js';
 import type { Logger } from './telemetry/log.js';
-import { createScorerMetrics } from './telemetry/metrics.js';
+import { createDeploymentMetrics } from './telemetry/deployment-metrics.js';
+import { createScorerMetrics, type ScorerMetrics } from './telemetry/metrics.js';
 import type { Telemetry } from './telemetry/otel.js';
 import { assertTopicsExist } from './source/topics.js';
 
@@ -33,7 +38,10 @@ const OUTCOMES_MAX_AGE_MS = 2_000;
 
 export interface RunningScorer {
   readonly stats: LoopStats;
+  /** The fallback model (served while no deployment spec applies). */
   readonly model: Model;
+  /** The deployment revision in force. */
+  serving(): Serving;
   readonly adminUrl: string;
   /** Resolves when the consumer crashed for good; the process should exit non-zero. */
   readonly crashed: Promise<Error>;
@@ -42,11 +50,11 @@ export interface RunningScorer {
 
 /** Loads (and verifies) the model the config names; throws ModelError when refused. */
 export async function loadServingModel(config: ScorerConfig): Promise<Model> {
-  return loadModel(await resolveModelDir(config.modelsDir, config.model), {
-    features: FEATURE_NAMES,
-    featureSetVersion: FEATURE_SET_VERSION,
-  });
+  return loadModel(await resolveModelDir(config.modelsDir, config.model), SCORER_CONTRACT);
 }
+
+/** What every model must have been trained on: the features this scorer computes, in order. */
+export const SCORER_CONTRACT = { features: FEATURE_NAMES, featureSetVersion: FEATURE_SET_VERSION };
 
 export interface ScorerDeps {
   model: Model;
@@ -55,22 +63,44 @@ export interface ScorerDeps {
 
 export async function startScorer(config: ScorerConfig, log: Logger, deps: ScorerDeps): Promise<RunningScorer> {
   const { telemetry } = deps;
-  const model = config.faults.modelDelayMs > 0 ? slowed(deps.model, config.faults.modelDelayMs) : deps.model;
+  const delay = config.faults.modelDelayMs;
+  const model = delay > 0 ? slowed(deps.model, delay) : deps.model;
   const crash = createCrashPoints(config.faults.crashPoint, config.faults.crashAfter);
   if (config.faults.crashPoint !== 'none') log.warn({ point: config.faults.crashPoint, after: config.faults.crashAfter }, 'crash point armed (fault testing)');
-  log.info({ model: model.ref, thresholds: model.manifest.thresholds }, 'model loaded');
-  const policy = policyFor(model);
-  const metrics = createScorerMetrics(telemetry.meter);
-  metrics.model(model.ref);
+  log.info({ model: model.ref, thresholds: model.manifest.thresholds }, 'fallback model loaded');
 
   const kafka: Kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId });
   const t = config.topics;
-  await assertTopicsExist(kafka, [t.transactions, t.outcomes, t.decisions, t.flags, t.dlq, t.cardState]);
+  await assertTopicsExist(kafka, [t.transactions, t.outcomes, t.decisions, t.flags, t.dlq, t.cardState, t.shadowDecisions, t.deployments, t.deploymentStatus]);
   const codecs = createCodecs(config.wireFormat);
+
+  // The deployment in force is swapped between chunks by the deployer; everything that scores
+  // or reports reads it through `serving()`.
+  let status: StatusReporter | undefined;
+  let deployments: DeploymentFeed | undefined;
+  const lastSeen = () => deployments?.lastSeen() ?? -1;
+  const deployer: Deployer = createDeployer({
+    modelsDir: config.modelsDir,
+    fallback: model,
+    load: async (dir) => {
+      const loaded = await loadModel(dir, SCORER_CONTRACT);
+      return delay > 0 ? slowed(loaded, delay) : loaded;
+    },
+    policyFor,
+    log,
+    onRefused(revision, err) {
+      deploymentMetrics.refused(err.reason);
+      status?.report(deployer.serving(), Math.max(revision, lastSeen()), `${err.reason}: ${err.message}`);
+    },
+    onApplied: (serving) => status?.report(serving, lastSeen(), null),
+  });
+  const serving = deployer.serving;
+  const deploymentMetrics = createDeploymentMetrics(telemetry.meter, serving);
+  const metrics = withDeploymentMetrics(createScorerMetrics(telemetry.meter), deploymentMetrics);
 
   // Ready = able to score and deliver at once: state restored and (exactly-once) every
   // partition's transactional producer initialised, not merely joined.
-  const ready = { model: true, terminalTable: false, partitionsAssigned: false, producersReady: false };
+  const ready = { model: true, deployment: false, terminalTable: false, partitionsAssigned: false, producersReady: false };
   let failure: string | null = null;
   let allRestored = () => false;
   const admin = await startAdminServer({
@@ -86,11 +116,30 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
   let session: ScoringSession | undefined;
   const closeAll = async () => {
     await session?.stop();
+    await deployments?.stop().catch(() => {});
+    await status?.stop().catch(() => {});
+    await deployer.close();
     await outcomes?.stop().catch(() => {});
     await admin.close().catch(() => {});
   };
 
   try {
+    status = await startStatusReporter({ kafka, topic: t.deploymentStatus, instance: config.instanceId, codec: codecs.deploymentStatus, log });
+    deployments = await startDeploymentFeed({
+      kafka,
+      topic: t.deployments,
+      groupPrefix: config.groupId,
+      codec: codecs.deploymentSpec,
+      deployer,
+      log,
+      onUnreadable(revision, err) {
+        deploymentMetrics.refused(err.reason);
+        status?.report(serving(), Math.max(revision, lastSeen()), `${err.reason}: ${err.message}`);
+      },
+    });
+    await deployments.restored;
+    ready.deployment = true;
+    status.report(serving(), lastSeen(), null);
     outcomes = await startOutcomesFeed({ kafka, topic: t.outcomes, groupPrefix: config.groupId, codec: codecs.outcome, table: terminals, log });
     await outcomes.restored;
     ready.terminalTable = true;
@@ -116,8 +165,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       codec: codecs.transaction,
       limits: { maxFutureSkewMs: config.maxFutureSkewMs, maxAmountMinor: config.maxAmountMinor },
       featuresFor: (p) => partitions.featuresFor(p),
-      model: () => model,
-      policy: () => policy,
+      serving,
       clock: Date.now,
       decisionFeatures: config.decisionFeatures,
     });
@@ -126,7 +174,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       config,
       pipeline,
       codecs,
-      tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, rootSampleRatio: telemetry.rootSampleRatio, topic: t.transactions, groupId: config.groupId, model: () => model.ref }),
+      tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, rootSampleRatio: telemetry.rootSampleRatio, topic: t.transactions, groupId: config.groupId, model: () => serving().champion.model.ref }),
       metrics,
       log,
       crash,
@@ -150,6 +198,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
     return {
       stats: session.stats,
       model,
+      serving,
       adminUrl: admin.url,
       crashed,
       stop: closeAll,
@@ -168,6 +217,17 @@ function slowed(model: Model, delayMs: number): Model {
       const until = Date.now() + delayMs;
       while (Date.now() < until); // busy: inference blocks the event loop, and so must this
       return model.score(rows, n);
+    },
+  };
+}
+
+/** The scorer's metrics, with the lifecycle's per-chunk counts (roles, shadow agreement) added. */
+function withDeploymentMetrics(metrics: ScorerMetrics, deployment: ReturnType<typeof createDeploymentMetrics>): ScorerMetrics {
+  return {
+    ...metrics,
+    chunkDelivered(results, timing, produceMs, ackedAt) {
+      metrics.chunkDelivered(results, timing, produceMs, ackedAt);
+      deployment.chunkDelivered(results);
     },
   };
 }

@@ -69,6 +69,9 @@ export function childEnv(ctx: Ctx, mode: ModeDef, plan: TopicPlan, group: string
     FRAUD_TOPIC_FLAGS: plan.flags,
     FRAUD_TOPIC_DLQ: plan.dlq,
     FRAUD_TOPIC_CARD_STATE: plan.cardState,
+    FRAUD_TOPIC_SHADOW_DECISIONS: plan.shadowDecisions,
+    FRAUD_TOPIC_DEPLOYMENTS: plan.deployments,
+    FRAUD_TOPIC_DEPLOYMENT_STATUS: plan.deploymentStatus,
     FRAUD_DELIVERY: mode.delivery,
     FRAUD_FROM_BEGINNING: 'true',
     FRAUD_LOG_LEVEL: 'info',
@@ -153,7 +156,7 @@ export async function drainRun(ctx: Ctx, mode: ModeDef, round: string, profileDi
   let child: BenchChild | undefined;
   let sampler: CpuSampler | undefined;
   try {
-    created = await createTopics(ctx.kafka, plan, ctx.opts.partitions, ['decisions', 'flags', 'dlq', 'cardState']);
+    created = await createTopics(ctx.kafka, plan, ctx.opts.partitions, ['decisions', 'flags', 'dlq', 'cardState', 'shadowDecisions', 'deployments', 'deploymentStatus']);
     const t0 = Date.now();
     // One directory per run: node writes one profile per thread (tsx's loader runs in a worker).
     const flags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];

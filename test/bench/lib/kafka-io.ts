@@ -20,6 +20,9 @@ export function runPlan(prefix: string, run: string, input: { transactions: stri
     flags: `${prefix}-${run}-flags`,
     dlq: `${prefix}-${run}-dlq`,
     cardState: `${prefix}-${run}-card-state`,
+    shadowDecisions: `${prefix}-${run}-shadow-decisions`,
+    deployments: `${prefix}-${run}-deployments`,
+    deploymentStatus: `${prefix}-${run}-deployment-status`,
   };
 }
 

@@ -132,7 +132,7 @@ export async function latencyRun(ctx: Ctx, mode: ModeDef, start: { maxEps: numbe
   let generator: LoadGenerator | undefined;
   let admin: Admin | undefined;
   try {
-    created = await createTopics(ctx.kafka, plan, o.partitions, ['transactions', 'decisions', 'flags', 'dlq', 'cardState']);
+    created = await createTopics(ctx.kafka, plan, o.partitions, ['transactions', 'decisions', 'flags', 'dlq', 'cardState', 'shadowDecisions', 'deployments', 'deploymentStatus']);
     const m = await retrying('starting the latency monitor', () => startLiveMonitor(ctx.kafka, plan));
     monitor = m;
     // BENCH_LATENCY_NODE_FLAGS: node flags for the child while it serves the offered loads.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SCHEMAS_DIR, schemaIdOf } from '../../../services/common/src/avro.js';
+import { createCodec, loadSchema, localRegistry, SCHEMAS_DIR, schemaIdOf } from '../../../services/common/src/avro.js';
 import {
   createCodecs,
   SCHEMA_FILES,
@@ -62,6 +62,8 @@ const decision: Decision = {
   source: { topic: 'transactions', partition: 5, offset: 9_007_199_254 },
   featureSetVersion: 'handbook-15-v1',
   features: [123.45, 0, 1, 0.1, -2.5, 1e-9],
+  role: 'CANARY',
+  deploymentRevision: 12,
 };
 
 const deadLetter: DeadLetter = {
@@ -115,8 +117,10 @@ describe('Confluent framing', () => {
     [SCHEMA_FILES.deadLetter, confluent.deadLetter.encode(deadLetter), plain.deadLetter.encode(deadLetter)],
   ] as const;
 
-  it('ids.json gives the four contracts ids 1..4', () => {
-    expect([SCHEMA_FILES.transaction, SCHEMA_FILES.outcome, SCHEMA_FILES.decision, SCHEMA_FILES.deadLetter].map(idOf)).toEqual([1, 2, 3, 4]);
+  it('ids.json gives each contract its id; Decision version 1 keeps id 3, version 2 is 5', () => {
+    expect([SCHEMA_FILES.transaction, SCHEMA_FILES.outcome, SCHEMA_FILES.decision, SCHEMA_FILES.deadLetter].map(idOf)).toEqual([1, 2, 5, 4]);
+    expect(idOf('history/Decision.v1.avsc')).toBe(3);
+    expect([SCHEMA_FILES.deploymentSpec, SCHEMA_FILES.deploymentStatus].map(idOf)).toEqual([6, 7]);
     for (const file of Object.values(SCHEMA_FILES)) expect(schemaIdOf(file)).toBe(idOf(file));
     expect(() => schemaIdOf('Nope.avsc')).toThrow(/Nope\.avsc/);
   });
@@ -133,5 +137,33 @@ describe('Confluent framing', () => {
     expect(plain.transaction.encode(transaction).equals(plain.transaction.type.toBuffer(transaction))).toBe(true);
     // the first byte of a plain Transaction is the zig-zag length of transactionId, not a magic byte
     expect(plain.transaction.encode(transaction)[0]).toBe(transaction.transactionId.length * 2);
+  });
+});
+
+describe('Decision version 2 (role, deploymentRevision) next to version 1', () => {
+  const codecs = createCodecs('confluent');
+  const v1 = loadSchema('history/Decision.v1.avsc');
+
+  it('a version-1 decision (id 3) reads with the defaults: CHAMPION, revision -1', () => {
+    const { role: _r, deploymentRevision: _d, ...old } = decision;
+    const body = v1.toBuffer(old);
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 3]), body]);
+    expect(codecs.decision.decode(framed)).toEqual({ ...old, role: 'CHAMPION', deploymentRevision: -1 });
+  });
+
+  it('a version-1 reader reads a version-2 decision, skipping the new fields', () => {
+    const framed = codecs.decision.encode(decision);
+    const old = createCodec<Record<string, unknown>>({ type: v1, format: 'confluent', schemaId: 3, registry: localRegistry() });
+    const back = old.decode(framed);
+    expect(back.transactionId).toBe(decision.transactionId);
+    expect(back).not.toHaveProperty('role');
+  });
+
+  it('DeploymentSpec and DeploymentStatus round-trip', () => {
+    const pin = { name: 'fraud-lgbm', version: '1.0.0', digest: 'ab'.repeat(32) };
+    const spec = { champion: pin, shadow: { ...pin, name: 'fraud-lr' }, canary: { model: { ...pin, name: 'fraud-rf' }, sharePercent: 12.5 }, policy: 'policy-v1', requestedBy: 'ops', requestedAt: T0, reason: 'try rf', restoresRevision: null };
+    expect(codecs.deploymentSpec.decode(codecs.deploymentSpec.encode(spec))).toEqual(spec);
+    const status = { instance: 'scorer-0', appliedRevision: 4, champion: pin, shadow: null, canary: pin, canarySharePercent: 5, lastRevisionSeen: 5, refusal: 'digest_mismatch: …', reportedAt: T0 };
+    expect(codecs.deploymentStatus.decode(codecs.deploymentStatus.encode(status))).toEqual(status);
   });
 });

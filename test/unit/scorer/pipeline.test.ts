@@ -85,8 +85,7 @@ function setup(opts: { fail?: (tx: Transaction) => boolean; decisionFeatures?: b
     codec,
     limits: { maxFutureSkewMs: 300_000, maxAmountMinor: 100_000_000 },
     featuresFor: (p) => (partitions.push(p), features.fc),
-    model: () => model.model,
-    policy: () => policy.policy,
+    serving: () => ({ revision: 7, champion: { role: 'CHAMPION', model: model.model, policy: policy.policy } }),
     clock: () => NOW + 5 * tick++,
     decisionFeatures: opts.decisionFeatures,
   });

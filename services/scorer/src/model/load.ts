@@ -5,15 +5,22 @@
  * whose digest was verified, so what runs is what was checked.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelRef } from '../../../common/src/contracts.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 
-/** A model artifact that cannot be served; the message says which check failed. */
+/** Which check refused an artifact: a closed set, used as a metric label on a refused deployment. */
+export type ModelRefusal = 'unknown_model' | 'missing_artifact' | 'invalid_manifest' | 'digest_mismatch' | 'feature_mismatch' | 'graph_refused' | 'warmup_failed';
+
+/** A model artifact that cannot be served; the message says which check failed, `reason` names it. */
 export class ModelError extends Error {
   override name = 'ModelError';
+  constructor(readonly reason: ModelRefusal, message: string) {
+    super(message);
+  }
 }
 
 /** The scoring side of a loaded model: probability of fraud for each row. */
@@ -38,22 +45,23 @@ export async function resolveModelDir(modelsDir: string, spec: string): Promise<
   try {
     pointer = JSON.parse(await readFile(path, 'utf8')) as typeof pointer;
   } catch (err) {
-    throw new ModelError(`cannot read ${path} (which model is the default): ${(err as Error).message}`);
+    throw new ModelError('missing_artifact', `cannot read ${path} (which model is the default): ${(err as Error).message}`);
   }
   if (typeof pointer.name !== 'string' || typeof pointer.version !== 'string') {
-    throw new ModelError(`${path} must be {"name": "...", "version": "..."}`);
+    throw new ModelError('invalid_manifest', `${path} must be {"name": "...", "version": "..."}`);
   }
   return join(modelsDir, pointer.name, pointer.version);
 }
 
 export async function loadModel(dir: string, expect: Expectation): Promise<Model> {
+  if (!existsSync(dir)) throw new ModelError('unknown_model', `no model at ${dir} (models are <models folder>/<name>/<version>/)`);
   const manifest = await readManifest(dir);
   const bytes = await readFile(join(dir, 'model.onnx')).catch((err: Error) => {
-    throw new ModelError(`cannot read ${join(dir, 'model.onnx')}: ${err.message}`);
+    throw new ModelError('missing_artifact', `cannot read ${join(dir, 'model.onnx')}: ${err.message}`);
   });
   const digest = createHash('sha256').update(bytes).digest('hex');
   if (digest !== manifest.sha256) {
-    throw new ModelError(`model ${manifest.name}/${manifest.version}: sha256 of model.onnx is ${digest} but the manifest says ${manifest.sha256}; refusing a file that is not the one trained`);
+    throw new ModelError('digest_mismatch', `model ${manifest.name}/${manifest.version}: sha256 of model.onnx is ${digest} but the manifest says ${manifest.sha256}; refusing a file that is not the one trained`);
   }
   checkFeatures(manifest, expect);
 
@@ -61,13 +69,13 @@ export async function loadModel(dir: string, expect: Expectation): Promise<Model
   try {
     session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   } catch (err) {
-    throw new ModelError(`model ${manifest.name}/${manifest.version}: onnxruntime refused the graph: ${(err as Error).message}`);
+    throw new ModelError('graph_refused', `model ${manifest.name}/${manifest.version}: onnxruntime refused the graph: ${(err as Error).message}`);
   }
   if (!session.inputNames.includes(manifest.input_name)) {
-    throw new ModelError(`model ${manifest.name}/${manifest.version}: graph has inputs [${session.inputNames.join(', ')}], manifest names ${manifest.input_name}`);
+    throw new ModelError('graph_refused', `model ${manifest.name}/${manifest.version}: graph has inputs [${session.inputNames.join(', ')}], manifest names ${manifest.input_name}`);
   }
   if (!session.outputNames.includes(manifest.output_name)) {
-    throw new ModelError(`model ${manifest.name}/${manifest.version}: graph has outputs [${session.outputNames.join(', ')}], manifest names ${manifest.output_name}`);
+    throw new ModelError('graph_refused', `model ${manifest.name}/${manifest.version}: graph has outputs [${session.outputNames.join(', ')}], manifest names ${manifest.output_name}`);
   }
 
   const width = manifest.features.length;
@@ -78,7 +86,7 @@ export async function loadModel(dir: string, expect: Expectation): Promise<Model
       const input = new ort.Tensor('float32', rows.subarray(0, n * width), [n, width]);
       const out = await session.run({ [manifest.input_name]: input }, [manifest.output_name]);
       const probs = out[manifest.output_name];
-      if (!probs) throw new ModelError(`model ${manifest.name}/${manifest.version} returned no ${manifest.output_name}`);
+      if (!probs) throw new ModelError('warmup_failed', `model ${manifest.name}/${manifest.version} returned no ${manifest.output_name}`);
       return fraudColumn(probs.data as Float32Array, n);
     },
     dispose: () => session.release(),
@@ -90,23 +98,29 @@ export async function loadModel(dir: string, expect: Expectation): Promise<Model
     if (p === undefined || !(p >= 0 && p <= 1)) throw new Error(`score ${p} is not a probability`);
   } catch (err) {
     await session.release();
-    throw new ModelError(`model ${manifest.name}/${manifest.version} cannot score a row of ${width} features: ${(err as Error).message}`);
+    throw new ModelError('warmup_failed', `model ${manifest.name}/${manifest.version} cannot score a row of ${width} features: ${(err as Error).message}`);
   }
   return model;
 }
 
 async function readManifest(dir: string): Promise<Manifest> {
   const path = join(dir, 'manifest.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ModelError('missing_artifact', `cannot read manifest ${path}: ${(err as Error).message}`);
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
-    throw new ModelError(`cannot read manifest ${path}: ${(err as Error).message}`);
+    throw new ModelError('invalid_manifest', `cannot parse manifest ${path}: ${(err as Error).message}`);
   }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ModelError(`manifest ${path} is invalid: ${issues}`);
+    throw new ModelError('invalid_manifest', `manifest ${path} is invalid: ${issues}`);
   }
   return parsed.data;
 }
@@ -114,12 +128,12 @@ async function readManifest(dir: string): Promise<Manifest> {
 function checkFeatures(manifest: Manifest, expect: Expectation): void {
   const id = `model ${manifest.name}/${manifest.version}`;
   if (manifest.feature_set_version !== expect.featureSetVersion) {
-    throw new ModelError(`${id} was trained on feature set ${manifest.feature_set_version}, the scorer computes ${expect.featureSetVersion}`);
+    throw new ModelError('feature_mismatch', `${id} was trained on feature set ${manifest.feature_set_version}, the scorer computes ${expect.featureSetVersion}`);
   }
   const n = Math.max(manifest.features.length, expect.features.length);
   for (let i = 0; i < n; i++) {
     if (manifest.features[i] !== expect.features[i]) {
-      throw new ModelError(`${id}: feature list differs from the feature code at position ${i}: manifest has ${manifest.features[i] ?? '(nothing)'}, code computes ${expect.features[i] ?? '(nothing)'}`);
+      throw new ModelError('feature_mismatch', `${id}: feature list differs from the feature code at position ${i}: manifest has ${manifest.features[i] ?? '(nothing)'}, code computes ${expect.features[i] ?? '(nothing)'}`);
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Pipeline results → Kafka messages. Every decision goes to the decisions topic; REVIEW and
- * BLOCK also go to the flags topic; dead letters go to the DLQ. Keys keep the card's order
+ * BLOCK also go to the flags topic; dead letters go to the DLQ; a shadow model's decision goes
+ * to the shadow-decisions topic only (never to flags). Keys keep the card's order
  * (card token); headers carry the source position and the input's publish time so that
  * latency and audits need no join.
  *
@@ -30,6 +31,7 @@ export interface OutputTopics {
   decisions: string;
   flags: string;
   dlq: string;
+  shadowDecisions: string;
 }
 
 export interface OutputCodecs {
@@ -75,6 +77,7 @@ export function toMessages(
   const decisions: OutMessage[] = [];
   const flags: OutMessage[] = [];
   const dlq: OutMessage[] = [];
+  const shadow: OutMessage[] = [];
   for (let i = 0; i < results.length; i++) {
     const r = results[i]!;
     const topic = r.kind === 'decision' ? r.decision.source.topic : r.deadLetter.source.topic;
@@ -86,6 +89,10 @@ export function toMessages(
       const msg: OutMessage = { key: r.decision.cardToken, value: codecs.decision.encode(r.decision), headers };
       decisions.push(msg);
       if (r.decision.decision !== 'ALLOW') flags.push(msg);
+      if (r.shadow) {
+        const shadowHeaders = { [HEADERS.source]: headers[HEADERS.source]!, [HEADERS.decision]: r.shadow.decision };
+        shadow.push({ key: r.shadow.cardToken, value: codecs.decision.encode(r.shadow), headers: shadowHeaders });
+      }
     } else {
       headers[HEADERS.errorCode] = r.deadLetter.errorCode;
       dlq.push({ key: r.safeKey, value: codecs.deadLetter.encode(r.deadLetter), headers });
@@ -95,5 +102,6 @@ export function toMessages(
   if (decisions.length) out.push({ topic: topics.decisions, messages: decisions });
   if (flags.length) out.push({ topic: topics.flags, messages: flags });
   if (dlq.length) out.push({ topic: topics.dlq, messages: dlq });
+  if (shadow.length) out.push({ topic: topics.shadowDecisions, messages: shadow });
   return out;
 }

@@ -23,6 +23,12 @@ export interface TopicPlan {
   flags: string;
   dlq: string;
   cardState: string;
+  /** The shadow model's decisions (never flags). */
+  shadowDecisions: string;
+  /** Deployment specs: one partition, compacted on one key; offset = revision. */
+  deployments: string;
+  /** What each scorer instance serves: compacted, key = instance id. */
+  deploymentStatus: string;
 }
 
 /** Every topic the system uses, with partitions and configs; the card-state changelog is compacted and co-partitioned with the input. */
@@ -35,6 +41,11 @@ export function topicSpecs(names: TopicPlan, partitions: number): ITopicConfig[]
     { topic: names.flags, numPartitions: partitions, configEntries: [keep(30)] },
     { topic: names.dlq, numPartitions: 1, configEntries: [keep(30)] },
     { topic: names.cardState, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    { topic: names.shadowDecisions, numPartitions: partitions, configEntries: [keep(30)] },
+    // One key, compacted: the spec in force is never deleted, and the history (what rollback
+    // walks back through) is kept at least a year before compaction may drop older specs.
+    { topic: names.deployments, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: String(365 * 86_400_000) }] },
+    { topic: names.deploymentStatus, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
   ];
 }
 

@@ -5,7 +5,6 @@
  * partition); span attributes follow the semantic conventions in attributes.ts.
  */
 import type { Meter } from '@opentelemetry/api';
-import type { ModelRef } from '../../../common/src/contracts.js';
 import { CODEC_NAMES, undecodableBatches } from '../../../common/src/kafka-codecs.js';
 import { KAFKA_RETRY_REASONS, kafkaClientRetries, librdkafkaClientErrors } from '../../../common/src/kafka-logs.js';
 import type { ChunkTiming, PipelineResult } from '../pipeline.js';
@@ -20,7 +19,6 @@ export interface ScorerMetrics {
   chunkDelivered(results: readonly PipelineResult[], timing: ChunkTiming, produceMs: number, ackedAt: number): void;
   /** Consumer lag of a partition after a chunk: high watermark − next offset. */
   lag(partition: number, lag: number): void;
-  model(ref: ModelRef): void;
   /** Outcomes (delayed labels) fed to the terminal table, by what became of them. */
   observeOutcomes(read: () => Record<string, number>): void;
 }
@@ -41,7 +39,6 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
   const deadLetters = meter.createCounter('fraudscore_dead_letters', { description: 'Dead-lettered inputs by error code' });
   const score = meter.createHistogram('fraudscore_score', { description: 'Model scores (probability of fraud)', advice: { explicitBucketBoundaries: SCORE_BUCKETS } });
   const lagGauge = meter.createGauge('fraudscore_consumer_lag', { description: 'Records behind the end of the transactions partition after the last chunk' });
-  const modelInfo = meter.createGauge('fraudscore_model_info', { description: 'The model being served (value 1)' });
 
   // Attribute objects built once: recording allocates nothing per event.
   const stageAttrs: Record<Stage, { stage: Stage }> = {
@@ -102,9 +99,6 @@ export function createScorerMetrics(meter: Meter): ScorerMetrics {
       let attrs = partitionAttrs.get(partition);
       if (!attrs) partitionAttrs.set(partition, (attrs = { partition }));
       lagGauge.record(value, attrs);
-    },
-    model(ref) {
-      modelInfo.record(1, { name: ref.name, version: ref.version, digest: ref.digest });
     },
     observeOutcomes(read) {
       meter

@@ -1,6 +1,6 @@
 /**
  * The Grafana dashboard can only query what the scorer exposes. The metric names come from
- * services/scorer/src/telemetry/metrics.ts (its createHistogram/createCounter/createGauge
+ * services/scorer/src/telemetry/metrics.ts and deployment-metrics.ts (their createHistogram/createCounter/createGauge
  * calls, with the suffixes Prometheus adds); the labels and their values from running that
  * same code through the OTel Prometheus exporter the scorer uses. Every PromQL expression in
  * deploy/grafana/dashboards/fraudscore.json is checked against both, and broken twins of the
@@ -12,14 +12,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ModelRef } from '../../../../services/common/src/contracts.js';
 import { parseExposition } from '../../../../services/cli/src/report/prometheus.js';
 import type { ChunkTiming, PipelineResult } from '../../../../services/scorer/src/pipeline.js';
 import { createScorerMetrics } from '../../../../services/scorer/src/telemetry/metrics.js';
+import { createDeploymentMetrics } from '../../../../services/scorer/src/telemetry/deployment-metrics.js';
+import type { Serving } from '../../../../services/scorer/src/deployment/serving.js';
 import { REPO, readYaml, type Obj } from '../../deploy/support.js';
 import { problems, references, type Catalog } from './promql-refs.js';
 
-const METRICS_TS = 'services/scorer/src/telemetry/metrics.ts';
+const METRICS_TS = ['services/scorer/src/telemetry/metrics.ts', 'services/scorer/src/telemetry/deployment-metrics.ts'];
 const DASHBOARD = 'deploy/grafana/dashboards/fraudscore.json';
 const read = (rel: string) => readFileSync(join(REPO, rel), 'utf8');
 
@@ -45,17 +46,24 @@ function seriesOf(i: { kind: Kind; name: string }): string[] {
 async function exposition(): Promise<string> {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ readers: [exporter] });
-  const m = createScorerMetrics(provider.getMeter('fraudscore', '0.1.0'));
+  const meter = provider.getMeter('fraudscore', '0.1.0');
+  const m = createScorerMetrics(meter);
+  const arm = (role: string, name: string) => ({ role, model: { ref: { name, version: '1', digest: 'd' } } });
+  const serving = { revision: 3, champion: arm('CHAMPION', 'a'), canary: { ...arm('CANARY', 'b'), sharePercent: 5 }, shadow: arm('SHADOW', 'c') } as unknown as Serving;
+  const lifecycle = createDeploymentMetrics(meter, () => serving);
   const record = { timestamp: String(Date.now() - 50) };
-  const decision = (d: string): PipelineResult => ({ kind: 'decision', record, decision: { decision: d, score: 0.3 } }) as unknown as PipelineResult;
+  const decision = (d: string, score = 0.3, role = 'CHAMPION'): PipelineResult => ({
+    kind: 'decision', record, decision: { decision: d, score, role, deploymentRevision: 3 }, shadow: { decision: 'ALLOW', score: score / 2, role: 'SHADOW', deploymentRevision: 3 },
+  }) as unknown as PipelineResult;
   const results = [
-    decision('ALLOW'), decision('REVIEW'), decision('BLOCK'),
+    decision('ALLOW', 0.1), decision('REVIEW', 0.6, 'CANARY'), decision('BLOCK', 0.9),
     { kind: 'dead-letter', record, deadLetter: { errorCode: 'MALFORMED_AVRO' }, safeKey: null } as unknown as PipelineResult,
   ];
   const timing: ChunkTiming = { startedAt: Date.now(), decodeMs: [0.01, 0.01, 0.01, 0.01], featuresMs: [0.01, 0.01, 0.01, 0], inferenceMs: 1, decideMs: 0.1 };
   m.chunkDelivered(results, timing, 5, Date.now());
+  lifecycle.chunkDelivered(results);
+  lifecycle.refused('digest_mismatch');
   m.lag(0, 3);
-  m.model({ name: 'm', version: '1', digest: 'd' } as ModelRef);
   m.observeOutcomes(() => ({ applied: 2, late: 1 }));
   const text = await new Promise<string>((resolve) => {
     const res = { statusCode: 0, setHeader: () => undefined, end: (body: string) => resolve(body) };
@@ -65,7 +73,7 @@ async function exposition(): Promise<string> {
   return text;
 }
 
-const instruments = instrumentsIn(read(METRICS_TS));
+const instruments = METRICS_TS.flatMap((file) => instrumentsIn(read(file)));
 let catalog: Catalog;
 let exposed: Map<string, Set<string>>;
 

@@ -5,7 +5,7 @@ import { createPipeline, type InputRecord, type PipelineResult } from '../../../
 import { HEADERS, parseSourceHeader, toMessages, type OutMessage, type TopicMessages } from '../../../../services/scorer/src/sink/messages.js';
 import { TEST_PAN } from '../../../../services/simulator/src/poison.js';
 
-const TOPICS = { decisions: 'out-decisions', flags: 'out-flags', dlq: 'out-dlq' };
+const TOPICS = { decisions: 'out-decisions', flags: 'out-flags', dlq: 'out-dlq', shadowDecisions: 'out-shadow' };
 const codecs = createCodecs('confluent');
 const T = Date.UTC(2024, 5, 1);
 
@@ -16,7 +16,7 @@ function decided(offset: number, decision: Outcome, cardToken = `card-${offset}`
   const d: Decision = {
     transactionId: `tx-${offset}`, cardToken, score: decision === 'ALLOW' ? 0.1 : 0.9, decision, reasons: decision === 'ALLOW' ? [] : ['X'],
     model: { name: 'm', version: '1', digest: 'a'.repeat(64) }, policyVersion: 'p1', eventTime: T, scoredAt: T + 1,
-    source: { topic: 'transactions', partition: 2, offset }, featureSetVersion: 'f1', features: [1, 2],
+    source: { topic: 'transactions', partition: 2, offset }, featureSetVersion: 'f1', features: [1, 2], role: 'CHAMPION', deploymentRevision: 4,
   };
   return { kind: 'decision', record: record(offset), decision: d };
 }
@@ -81,7 +81,7 @@ describe('toMessages keys, values and headers', () => {
     });
     expect(parseSourceHeader(m.headers[HEADERS.source])).toEqual({ topic: 'transactions', partition: 2, offset: '42', timestamp: T + 42 });
     expect(valueOf(m)[0]).toBe(0);
-    expect(valueOf(m).readUInt32BE(1)).toBe(3);
+    expect(valueOf(m).readUInt32BE(1)).toBe(5); // Decision version 2 (schemas/ids.json)
     expect(codecs.decision.decode(valueOf(m)).cardToken).toBe('card-000777');
   });
 
@@ -109,8 +109,7 @@ describe('toMessages keys, values and headers', () => {
       codec: codecs.transaction,
       limits: { maxFutureSkewMs: 0, maxAmountMinor: 1 },
       featuresFor: () => ({ width: 0, featureSetVersion: 'f', compute: () => {} }),
-      model: () => expect.fail('no model call expected'),
-      policy: () => expect.fail('no policy call expected'),
+      serving: () => expect.fail('no model call expected'),
       clock: () => T,
     });
     const input: InputRecord[] = [

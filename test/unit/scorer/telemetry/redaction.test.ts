@@ -37,7 +37,7 @@ describe('telemetry carries no card data', () => {
     const tracer = createChunkTracer({ tracer: provider.getTracer('t'), enabled: true, topic: 'transactions', groupId: 'g', model: () => model.ref });
     const pipeline = createPipeline({
       topic: 'transactions', codec: codecs.transaction, limits: { maxFutureSkewMs: 1e9, maxAmountMinor: 1e9 },
-      featuresFor: () => features, model: () => model, policy: () => createPolicy({ review: 0.5, block: 0.8 }, IDX, 'm/1'), clock: Date.now,
+      featuresFor: () => features, serving: () => ({ revision: -1, champion: { role: 'CHAMPION', model, policy: createPolicy({ review: 0.5, block: 0.8 }, IDX, 'm/1') } }), clock: Date.now,
     });
     const poison = poisonRecord('pan-token', tx(9));
     const records: InputRecord[] = [

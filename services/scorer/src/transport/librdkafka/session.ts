@@ -39,7 +39,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   const exactlyOnce = config.delivery === 'exactly-once';
   const settings = { brokers: config.brokers, clientId: config.clientId, log };
   const commits = createCommitSchedule({ intervalMs: config.commitIntervalMs, commitWhenCaughtUp: exactlyOnce });
-  const chunks = createChunkScoring({ pipeline: o.pipeline, topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq }, codecs: o.codecs, tracer: o.tracer, metrics: o.metrics });
+  const chunks = createChunkScoring({ pipeline: o.pipeline, topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq, shadowDecisions: t.shadowDecisions }, codecs: o.codecs, tracer: o.tracer, metrics: o.metrics });
   const maxMessages = config.maxBatch * 4;
 
   let failure: Error | undefined;

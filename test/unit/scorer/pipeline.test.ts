@@ -5,6 +5,8 @@ import { containsPanLike } from '../../../services/scorer/src/decode/pan.js';
 import { InputError } from '../../../services/scorer/src/errors.js';
 import type { Model } from '../../../services/scorer/src/model/load.js';
 import { createPipeline, type FeatureComputer, type InputRecord, type PipelineResult } from '../../../services/scorer/src/pipeline.js';
+import { inCanary } from '../../../services/scorer/src/deployment/canary.js';
+import type { Serving } from '../../../services/scorer/src/deployment/serving.js';
 import { EXPECTED_CODE, POISON_KINDS, poisonRecord, TEST_PAN } from '../../../services/simulator/src/poison.js';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
@@ -279,5 +281,56 @@ describe('pipeline: decisions', () => {
     const second = await pipeline.process([rec(codec.encode(txN(2)))]);
     expect(decisionOf(first[0]!).model.version).toBe('7');
     expect(decisionOf(second[0]!).model.version).toBe('8');
+  });
+});
+
+describe('pipeline: deployments (canary, shadow, revision)', () => {
+  /** A model that scores every row `constant` and records the rows it saw. */
+  const constantModel = (name: string, constant: number) => {
+    const seen: number[][] = [];
+    const model: Model = {
+      ref: { name, version: '1', digest: name[0]!.repeat(64) },
+      manifest: {} as Model['manifest'],
+      async score(rows, n) {
+        for (let i = 0; i < n; i++) seen.push(Array.from(rows.subarray(i * WIDTH, (i + 1) * WIDTH)));
+        return new Float32Array(n).fill(constant);
+      },
+      dispose: async () => {},
+    };
+    return { model, seen };
+  };
+
+  it('the canary decides the cards in its share, the champion the others; the shadow scores every row apart', async () => {
+    const champion = constantModel('champion', 0.1);
+    const canary = constantModel('canary', 0.6);
+    const shadow = constantModel('shadow', 0.9);
+    const { policy } = fakePolicy();
+    let serving: Serving = { revision: 4, champion: { role: 'CHAMPION', model: champion.model, policy }, canary: { role: 'CANARY', model: canary.model, policy, sharePercent: 50 }, shadow: { role: 'SHADOW', model: shadow.model, policy } };
+    const pipeline = createPipeline({
+      topic: TOPIC, codec, limits: { maxFutureSkewMs: 300_000, maxAmountMinor: 100_000_000 },
+      featuresFor: () => fakeFeatures().fc, serving: () => serving, clock: () => NOW,
+    });
+    const txs = Array.from({ length: 40 }, (_, i) => txN(i, { cardToken: `card-${pad(i, 6)}` }));
+    const results = await pipeline.process(txs.map((tx) => rec(codec.encode(tx))));
+    const inShare = txs.map((tx) => inCanary(tx.cardToken, 50));
+    expect(inShare.filter(Boolean).length).toBeGreaterThan(5);
+    expect(inShare.filter((x) => !x).length).toBeGreaterThan(5);
+    results.forEach((r, k) => {
+      const d = decisionOf(r);
+      expect(d.deploymentRevision).toBe(4);
+      expect([d.role, d.model.name, d.score, d.decision]).toEqual(inShare[k] ? ['CANARY', 'canary', Math.fround(0.6), 'REVIEW'] : ['CHAMPION', 'champion', Math.fround(0.1), 'ALLOW']);
+      const s = (r as Extract<PipelineResult, { kind: 'decision' }>).shadow!;
+      expect([s.role, s.model.name, s.score, s.decision, s.deploymentRevision, s.source]).toEqual(['SHADOW', 'shadow', Math.fround(0.9), 'BLOCK', 4, d.source]);
+    });
+    // each model saw exactly its rows (the same feature rows), in order
+    expect(canary.seen).toEqual(txs.filter((_, k) => inShare[k]).map((tx) => rowOf(tx).map(Math.fround)));
+    expect(champion.seen).toEqual(txs.filter((_, k) => !inShare[k]).map((tx) => rowOf(tx).map(Math.fround)));
+    expect(shadow.seen).toEqual(txs.map((tx) => rowOf(tx).map(Math.fround)));
+
+    // The next chunk reads the next revision: no shadow, no canary.
+    serving = { revision: 5, champion: { role: 'CHAMPION', model: canary.model, policy } };
+    const next = await pipeline.process([rec(codec.encode(txs[0]!))]);
+    expect(decisionOf(next[0]!)).toMatchObject({ role: 'CHAMPION', deploymentRevision: 5, model: { name: 'canary' } });
+    expect((next[0] as { shadow?: unknown }).shadow).toBeUndefined();
   });
 });

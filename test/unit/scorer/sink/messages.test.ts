@@ -130,3 +130,16 @@ describe('toMessages keys, values and headers', () => {
     expect(codecs.deadLetter.decode(valueOf(second!)).payload?.toString()).toBe('junk');
   });
 });
+
+describe('toMessages: shadow decisions', () => {
+  it('go to the shadow topic only (never to flags), keyed by card, with the source header', () => {
+    const real = decided(20, 'ALLOW', 'card-20');
+    const shadow = { ...(real as Extract<PipelineResult, { kind: 'decision' }>).decision, decision: 'BLOCK' as const, role: 'SHADOW' as const, score: 0.99 };
+    const out = toMessages([{ ...real, shadow } as PipelineResult], TOPICS, codecs);
+    expect(out.map((t) => [t.topic, t.messages.length])).toEqual([[TOPICS.decisions, 1], [TOPICS.shadowDecisions, 1]]);
+    const m = topicOf(out, TOPICS.shadowDecisions)[0]!;
+    expect(m.key).toBe('card-20');
+    expect(m.headers).toEqual({ 'fs-source': `transactions/2/20@${T + 20}`, 'fs-decision': 'BLOCK' });
+    expect(codecs.decision.decode(valueOf(m))).toMatchObject({ role: 'SHADOW', decision: 'BLOCK', transactionId: 'tx-20' });
+  });
+});

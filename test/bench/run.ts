@@ -31,7 +31,8 @@
  * (kafkajs; tracing 1 %, off, 100 %) and the same with -rdk (librdkafka). Default: all but the
  * -rdk tracing modes, plus alo@node20 when /usr/bin/node is Node 20. JSON keys: see lib/summary.ts
  * (alo_eps, eos_eps, alo_p99_ms_at_50pct, … are the scorer on the default client; kafkajs_… and
- * librdkafka_… each client's; kjs_raw_eps, rdk_pipe_eps; node20_alo_eps, node24_alo_eps).
+ * librdkafka_… each client's; kjs_raw_eps, rdk_pipe_eps; node20_alo_eps, node24_alo_eps;
+ * issue 12: shadow_eos_ratio (eos-shadow over eos) and swap_pause_ms).
  *
  * Options: --quick, --out <file.json>, --partitions <n>, --backlog <tx>, --runs <n>,
  * --load-seconds <s> (each latency phase), --warm-seconds <s>, --customers <n>, --seed <n>,
@@ -44,6 +45,9 @@
  * 25/50/75 % of the drained maximum, as before), --max-eps <n> | mode=<n>,… (where the search
  * starts instead of the drained maximum), --sustainable-eps <n> | mode=<n>,… (no search: the
  * latency loads are fractions of these: the same absolute loads for an A/B).
+ * Model swaps (issue 12): --swaps <n> (6; quick 2; 0 skips) deployment specs, 5 s apart, written
+ * at 50 % load after the latency phases of --swap-mode <mode> (eos-rdk); swap_pause_ms is the
+ * longest gap between decisions after a swap (swap_pause_baseline_ms: before one).
  * Node versions: --node name=<node binary> runs `alo@name` (kafkajs modes only; any mode can be
  * given @name in --modes); --no-node drops the automatic alo@node20.
  * BENCH_LATENCY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=<dir>" (or --trace-gc, …) passes node

@@ -4,6 +4,7 @@
  * backlog / (last output CreateTime − first output CreateTime); CPU µs/event is the child's
  * CPU time (utime + stime, all threads) between those two instants ÷ backlog.
  */
+import { writeModeSpec } from './swaps.js';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -111,6 +112,7 @@ export function clientSupported(mode: ModeDef): string | null {
 export async function startChild(ctx: Ctx, mode: ModeDef, plan: TopicPlan, group: string, name: string, nodeFlags: string[] = []): Promise<BenchChild> {
   const unsupported = clientSupported(mode);
   if (unsupported) throw new StartupError(unsupported);
+  if (mode.deploy) await writeModeSpec(ctx.kafka, plan.deployments, mode.deploy);
   try {
     const child = await spawnChild({
       label: name,

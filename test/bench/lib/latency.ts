@@ -27,6 +27,7 @@ import type { ModeDef, ModeKey } from './options.js';
 import { CpuSampler, type BenchChild } from './proc.js';
 import { cdfPoints, fmt, fmtInt, percentileSorted, sortedCopy } from './stats.js';
 import { say, stamp, status } from './ui.js';
+import { swapWindows, writeSwaps, type SwapResult } from './swaps.js';
 
 export const LOADS = [0.25, 0.5, 0.75];
 
@@ -94,6 +95,8 @@ export interface LatencyResult {
   stageMs?: Record<string, number>;
   unaccounted: number;
   phases: LatencyPhase[];
+  /** Issue 12: model swaps at 50 % load (the swap mode only). */
+  swaps?: SwapResult;
 }
 
 /** Least-squares slope of y over x. */
@@ -290,6 +293,16 @@ export async function latencyRun(ctx: Ctx, mode: ModeDef, start: { maxEps: numbe
       windows.push({ loadPct: load * 100, from: from + o.settleSeconds * 1000, to: Date.now(), offered: rate });
       await caughtUp(120_000, `${load * 100} % load`);
     }
+    // 3. Model swaps at 50 % load: specs written while the load runs.
+    let swapWrites: number[] = [];
+    const swapRate = result.loadBaseEps * 0.5;
+    if (mode.key === o.swapMode && o.swaps > 0) {
+      const seconds = (o.swaps + 1) * o.swapEverySeconds;
+      const writing = writeSwaps(ctx.kafka, plan.deployments, o.swaps, o.swapEverySeconds * 1000, () => ctx.aborted);
+      await publish(swapRate, seconds, () => `  [${stamp()}] ${name}: ${o.swaps} model swaps at 50 % load (${fmtInt(swapRate)} tx/s) | outputs seen ${fmtInt(m.accounted())} | ${rss()}`);
+      swapWrites = await writing;
+      await caughtUp(120_000, 'model swaps');
+    }
     result.unaccounted = Math.max(0, published - m.accounted());
     result.peakRssMb = c.peakRssMb();
     result.stageMs = await saveMetrics(c, join(ctx.logDir, `${name}.metrics.prom`));
@@ -327,6 +340,11 @@ export async function latencyRun(ctx: Ctx, mode: ModeDef, start: { maxEps: numbe
         cdf: cdfPoints(l),
         visibleCdf: cdfPoints(v),
       });
+    }
+    if (swapWrites.length) {
+      const swaps = swapWindows(swapWrites, o.swapEverySeconds * 500, src, dec);
+      result.swaps = { rateEps: swapRate, swaps, pauseMs: Math.max(...swaps.map((s) => s.gapAfterMs)), baselineGapMs: Math.max(...swaps.map((s) => s.gapBeforeMs)) };
+      say(`  [${stamp()}] ${name}: ${swaps.length} model swaps at ${fmtInt(swapRate)} tx/s: longest gap between decisions after a swap ${fmt(result.swaps.pauseMs)} ms (before: ${fmt(result.swaps.baselineGapMs)} ms); p99 after ${swaps.map((s) => fmt(s.p99AfterMs)).join('/')} ms, before ${swaps.map((s) => fmt(s.p99BeforeMs)).join('/')} ms`);
     }
     result.ok = result.unaccounted === 0;
     if (!result.ok) result.error = `${result.unaccounted} inputs without an output after 120 s`;

@@ -29,6 +29,8 @@ export interface BaseDef {
   args: string[];
   /** Extra FRAUD_* settings of this mode's child. */
   env?: Record<string, string>;
+  /** A deployment spec written before the child starts (models/ name/version): e.g. a shadow. */
+  deploy?: { shadow?: string };
 }
 
 const SCORER = 'services/cli/src/main.ts';
@@ -52,10 +54,12 @@ for (const client of KAFKA_CLIENTS) {
   // The cost of carrying the 15 model inputs in every Decision (FRAUD_DECISION_FEATURES).
   BASE[`alo-features${s}`] = { ...def('fraudscore ALO, features in decisions', 'scorer', 'at-least-once', 0.01), env: { FRAUD_DECISION_FEATURES: 'true' } };
   BASE[`eos-features${s}`] = { ...def('fraudscore EOS, features in decisions', 'scorer', 'exactly-once', 0.01), env: { FRAUD_DECISION_FEATURES: 'true' } };
+  // Issue 12: a shadow model deployed (one more model call per chunk, a second output per event).
+  BASE[`eos-shadow${s}`] = { ...def('fraudscore EOS with a shadow model', 'scorer', 'exactly-once', 0.01), deploy: { shadow: 'fraud-lr/1.0.0' } };
 }
 
 /** Modes of a default run, in the order each round runs them. */
-export const DEFAULT_MODES = ['kjs-raw', 'rdk-pipe', 'pipe-alo', 'pipe-eos', 'alo', 'eos', 'pipe-alo-rdk', 'pipe-eos-rdk', 'alo-rdk', 'eos-rdk', 'alo-features-rdk', 'eos-features-rdk', 'alo-off', 'alo-100'];
+export const DEFAULT_MODES = ['kjs-raw', 'rdk-pipe', 'pipe-alo', 'pipe-eos', 'alo', 'eos', 'pipe-alo-rdk', 'pipe-eos-rdk', 'alo-rdk', 'eos-rdk', 'alo-features-rdk', 'eos-features-rdk', 'eos-shadow-rdk', 'alo-off', 'alo-100'];
 
 /** A base mode, or `<base>@<qualifier>…`. */
 export type ModeKey = string;
@@ -156,6 +160,10 @@ export interface Options {
   maxProbes: number;
   profile: boolean;
   stateCards: number;
+  /** Issue 12: deployment specs written during the swap phase of this latency mode (0: none), `swapEverySeconds` apart, at 50 % load. */
+  swapMode: ModeKey;
+  swaps: number;
+  swapEverySeconds: number;
   extraEnv: Record<string, string>;
   keepTopics: boolean;
 }
@@ -185,6 +193,9 @@ export function parseArgs(argv: string[]): Options {
     maxProbes: quick ? 3 : 6,
     profile: !quick,
     stateCards: quick ? 20_000 : 1_000_000,
+    swapMode: 'eos-rdk',
+    swaps: quick ? 2 : 6,
+    swapEverySeconds: quick ? 2 : 5,
     extraEnv: {},
     keepTopics: false,
   };
@@ -239,6 +250,8 @@ export function parseArgs(argv: string[]): Options {
       case '--no-profile': o.profile = false; break;
       case '--state-cards': o.stateCards = Math.floor(num()); break;
       case '--keep-topics': o.keepTopics = true; break;
+      case '--swaps': o.swaps = Math.max(0, Math.floor(num())); break;
+      case '--swap-mode': o.swapMode = next(); break;
       case '--variant': {
         const [name, dir] = next().split('=');
         if (!name || !/^[\w.-]+$/.test(name) || !dir) throw new Error('--variant expects name=<source tree>');

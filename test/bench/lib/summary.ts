@@ -56,6 +56,7 @@ export function summarise(
   };
   const baseOf = (m: ModeKey) => measured(MODE(m).base, `${MODE(m).base}@base`);
   const latOf = (m: ModeKey) => latency.find((l) => l.mode === m);
+  const swaps = latency.find((l) => l.swaps)?.swaps;
   const lat = (m: ModeKey, load: number) => latOf(m)?.phases.find((p) => p.loadPct === load);
   const sustainable = (m: ModeKey) => latOf(m)?.sustainableEps ?? NaN;
   const rdkPipe = eps('rdk-pipe');
@@ -202,6 +203,16 @@ export function summarise(
     decision_features_eos_eps: eps(`eos-features${sfx}`),
     decision_features_alo_cpu_us_per_event: cpuUs(`alo-features${sfx}`),
     decision_features_eos_cpu_us_per_event: cpuUs(`eos-features${sfx}`),
+    // Issue 12: a shadow model costs one more model call per chunk and a second output per event.
+    shadow_eos_eps: eps(`eos-shadow${sfx}`),
+    shadow_eos_ratio: eps(`eos-shadow${sfx}`) / eos,
+    shadow_eos_cpu_us_per_event: cpuUs(`eos-shadow${sfx}`),
+    // Issue 12: model swaps at 50 % of the sustainable rate (--swap-mode, default eos-rdk).
+    swap_mode: opts.swapMode,
+    swap_pause_ms: swaps?.pauseMs ?? NaN,
+    swap_pause_baseline_ms: swaps?.baselineGapMs ?? NaN,
+    swap_rate_eps: swaps?.rateEps ?? NaN,
+    swaps: swaps?.swaps ?? [],
     /** Per mode: the highest live rate with bounded lag (latency modes), and CPU µs per event while draining. */
     sustainable_eps: Object.fromEntries(latency.map((l) => [l.mode, l.sustainableEps])),
     cpu_us_per_event: Object.fromEntries(opts.modes.map((m) => [m, cpuUs(m)])),
@@ -227,6 +238,8 @@ export function summarise(
       alo_visible_p99_ms_at_50pct: { target: '<= 25 ms (as a read_committed consumer sees it)', value: aloVisibleP99, verdict: verdict(aloVisibleP99, 25, true) },
       eos_visible_p99_ms_at_50pct: { target: '<= 100 ms (as a read_committed consumer sees it)', value: eosVisibleP99, verdict: verdict(eosVisibleP99, 100, true) },
       state_bytes_per_card: { target: '<= 1024 bytes', value: stateBytes, verdict: verdict(stateBytes, 1024, true) },
+      swap_pause_ms: { target: '<= 50 ms at 50 % load (issue 12)', value: swaps?.pauseMs ?? NaN, verdict: verdict(swaps?.pauseMs ?? NaN, 50, true) },
+      shadow_eos_ratio: { target: '>= 0.85 of exactly-once without a shadow (issue 12)', value: eps(`eos-shadow${sfx}`) / eos, verdict: verdict(eps(`eos-shadow${sfx}`) / eos, 0.85, false) },
       tracing_1pct_ratio: { target: '>= 0.95 of tracing off (issue 4)', value: tracedAlo / off, verdict: verdict(tracedAlo / off, 0.95, false) },
     },
     modes,

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 
 const CLIENTS = ['librdkafka', 'kafkajs'];
-const FAULT_CI = ['test/fault/audit-self-test.test.ts', 'test/fault/crash-points.test.ts', 'test/fault/input.test.ts'];
+const FAULT_CI = ['test/fault/audit-self-test.test.ts', 'test/fault/crash-points.test.ts', 'test/fault/input.test.ts', 'test/fault/lifecycle.test.ts'];
 
 const suites = [
   { name: 'unit', args: ['--project', 'unit'] },

@@ -10,8 +10,8 @@ import { createCodecs } from '../../../services/common/src/contracts.js';
 import { pinOf, writeSpec } from '../../../services/cli/src/models/deployments.js';
 
 const codec = createCodecs('confluent').deploymentSpec;
-/** The champions the swaps alternate between: both in models/, neither the fallback's graph twice in a row. */
-const CHAMPIONS = ['fraud-lr/1.0.0', 'fraud-lgbm/1.0.0'];
+/** The champions the swaps rotate through (models/): the first swaps load a graph, later ones may find it still loaded. */
+const CHAMPIONS = ['fraud-lr/1.0.0', 'fraud-rf/1.0.0', 'fraud-lgbm/1.0.0'];
 
 export interface SwapWindow {
   writtenAt: number;

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerFeatures } from './commands/features.js';
+import { registerModels } from './commands/models.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReport } from './commands/report.js';
 import { registerScorer } from './commands/scorer.js';
@@ -27,6 +28,7 @@ registerDemo(program);
 registerFeatures(program);
 registerEvaluate(program);
 registerReport(program);
+registerModels(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`fraudscore: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -132,10 +132,6 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       codec: codecs.deploymentSpec,
       deployer,
       log,
-      onUnreadable(revision, err) {
-        deploymentMetrics.refused(err.reason);
-        status?.report(serving(), Math.max(revision, lastSeen()), `${err.reason}: ${err.message}`);
-      },
     });
     await deployments.restored;
     ready.deployment = true;

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import { Partitioners, type Kafka } from 'kafkajs';
 import type { Codec } from '../../../common/src/avro.js';
 import type { DeploymentSpec, DeploymentStatus, ModelPin } from '../../../common/src/contracts.js';
 import { createDeployer } from '../../../scorer/src/deployment/deployer.js';
@@ -77,7 +77,7 @@ function fakeFallback(): Model {
 
 /** Appends a spec; resolves with its revision (offset). */
 export async function writeSpec(kafka: Kafka, topic: string, codec: Codec<DeploymentSpec>, spec: DeploymentSpec): Promise<number> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     const [meta] = await producer.send({ topic, acks: -1, messages: [{ key: SPEC_KEY, value: codec.encode(spec) }] });

@@ -41,6 +41,8 @@ export interface Deployer {
    * changes nothing) when the spec or any model it names fails a check.
    */
   apply(spec: DeploymentSpec, revision: number): Promise<Serving>;
+  /** A revision refused before it could be applied (not a spec at all), in its place in the order. */
+  refuse(revision: number, err: DeploymentRefused): void;
   /** Releases every loaded model except the fallback (owned by the caller). */
   close(): Promise<void>;
 }
@@ -62,6 +64,11 @@ export function createDeployer(deps: DeployerDeps): Deployer {
     if (!loading) {
       loading = (async () => {
         const model = await deps.load(join(deps.modelsDir, pin.name, pin.version));
+        // A folder copied under another name still says what it is: serve it only under its own name.
+        if (model.ref.name !== pin.name || model.ref.version !== pin.version) {
+          await model.dispose();
+          throw new ModelError('invalid_manifest', `${pinName(pin)}: the manifest in that folder names ${model.ref.name}/${model.ref.version}`);
+        }
         if (model.ref.digest !== pin.digest) {
           await model.dispose();
           throw new ModelError('digest_mismatch', `${pinName(pin)}: the spec pins sha256 ${pin.digest}, the artifact in ${deps.modelsDir} is ${model.ref.digest}`);
@@ -134,6 +141,12 @@ export function createDeployer(deps: DeployerDeps): Deployer {
       const done = queue.then(() => applyNow(spec, revision));
       queue = done.catch(() => {});
       return done;
+    },
+    refuse(revision, err) {
+      queue = queue.then(() => {
+        deps.log.error({ revision, reason: err.reason, kept: current.revision }, `deployment refused: ${err.message}; the models in force keep scoring`);
+        deps.onRefused?.(revision, err);
+      });
     },
     async close() {
       const models = await Promise.allSettled([...cache.values()]);

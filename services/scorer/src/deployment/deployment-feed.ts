@@ -27,7 +27,6 @@ export async function startDeploymentFeed(opts: {
   codec: Codec<DeploymentSpec>;
   deployer: Deployer;
   log: Logger;
-  onUnreadable(revision: number, err: DeploymentRefused): void;
 }): Promise<DeploymentFeed> {
   const { deployer, log } = opts;
   let restoring = true;
@@ -46,9 +45,8 @@ export async function startDeploymentFeed(opts: {
         try {
           spec = opts.codec.decode(m.value ?? Buffer.alloc(0));
         } catch (err) {
-          const refused = new DeploymentRefused('unreadable_spec', `revision ${revision} is not a DeploymentSpec: ${(err as Error).message}`);
-          log.error({ revision }, `deployment refused: ${refused.message}`);
-          opts.onUnreadable(revision, refused);
+          // Refused in its place in the order, so what is reported last is the newest revision's fate.
+          deployer.refuse(revision, new DeploymentRefused('unreadable_spec', `revision ${revision} is not a DeploymentSpec: ${(err as Error).message}`));
           continue;
         }
         if (restoring) history.push({ revision, spec });

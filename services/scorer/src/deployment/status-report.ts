@@ -4,7 +4,7 @@
  * that topic: it needs no list of instances, no network path to their admin ports, and sees
  * an instance's last word even after it is gone (with its time).
  */
-import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Codec } from '../../../common/src/avro.js';
 import type { DeploymentStatus } from '../../../common/src/contracts.js';
 import type { Logger } from '../telemetry/log.js';
@@ -16,7 +16,7 @@ export interface StatusReporter {
 }
 
 export async function startStatusReporter(opts: { kafka: Kafka; topic: string; instance: string; codec: Codec<DeploymentStatus>; log: Logger }): Promise<StatusReporter> {
-  const producer: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   // Reports go out one at a time, in order; a failed send is logged, never fatal to scoring.
   let chain: Promise<unknown> = Promise.resolve();

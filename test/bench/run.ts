@@ -47,7 +47,7 @@
  * latency loads are fractions of these: the same absolute loads for an A/B).
  * Model swaps (issue 12): --swaps <n> (6; quick 2; 0 skips) deployment specs, 5 s apart, written
  * at 50 % load after the latency phases of --swap-mode <mode> (eos-rdk); swap_pause_ms is the
- * longest gap between decisions after a swap (swap_pause_baseline_ms: before one).
+ * longest stall (inputs waiting, no decision) after a swap (swap_pause_baseline_ms: before one).
  * Node versions: --node name=<node binary> runs `alo@name` (kafkajs modes only; any mode can be
  * given @name in --modes); --no-node drops the automatic alo@node20.
  * BENCH_LATENCY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=<dir>" (or --trace-gc, …) passes node

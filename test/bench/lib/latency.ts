@@ -344,7 +344,7 @@ export async function latencyRun(ctx: Ctx, mode: ModeDef, start: { maxEps: numbe
     if (swapWrites.length) {
       const swaps = swapWindows(swapWrites, o.swapEverySeconds * 500, src, dec);
       result.swaps = { rateEps: swapRate, swaps, pauseMs: Math.max(...swaps.map((s) => s.gapAfterMs)), baselineGapMs: Math.max(...swaps.map((s) => s.gapBeforeMs)) };
-      say(`  [${stamp()}] ${name}: ${swaps.length} model swaps at ${fmtInt(swapRate)} tx/s: longest gap between decisions after a swap ${fmt(result.swaps.pauseMs)} ms (before: ${fmt(result.swaps.baselineGapMs)} ms); p99 after ${swaps.map((s) => fmt(s.p99AfterMs)).join('/')} ms, before ${swaps.map((s) => fmt(s.p99BeforeMs)).join('/')} ms`);
+      say(`  [${stamp()}] ${name}: ${swaps.length} model swaps at ${fmtInt(swapRate)} tx/s: longest stall (inputs waiting, no decision) after a swap ${fmt(result.swaps.pauseMs)} ms (before: ${fmt(result.swaps.baselineGapMs)} ms); p99 after ${swaps.map((s) => fmt(s.p99AfterMs)).join('/')} ms, before ${swaps.map((s) => fmt(s.p99BeforeMs)).join('/')} ms`);
     }
     result.ok = result.unaccounted === 0;
     if (!result.ok) result.error = `${result.unaccounted} inputs without an output after 120 s`;

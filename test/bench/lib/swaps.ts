@@ -1,9 +1,12 @@
 /**
  * Model swaps under load (issue 12's `swap_pause_ms`): while the load generator offers a
  * steady rate, deployment specs that alternate the champion between two models are written
- * every few seconds. The pause a swap causes is the longest gap between consecutive decisions
- * (their append times) in the seconds after the spec was written; the same measure in the
- * seconds before each swap is the baseline a steady stream shows anyway.
+ * every few seconds. The pause a swap causes is the longest *stall* in the seconds after the
+ * spec was written: a stretch with inputs waiting and no decision made. (Plain gaps between
+ * decisions would mostly measure the generator's pacing: inputs come in bursts.) Between two
+ * consecutive decision times d₁ < d₂, the stall is d₂ − max(d₁, earliest publish time of the
+ * inputs still undecided at d₁); in steady state that is about one chunk's processing. The
+ * same measure over the seconds before each swap is the baseline.
  */
 import type { Kafka } from 'kafkajs';
 import { createCodecs } from '../../../services/common/src/contracts.js';
@@ -15,7 +18,7 @@ const CHAMPIONS = ['fraud-lr/1.0.0', 'fraud-rf/1.0.0', 'fraud-lgbm/1.0.0'];
 
 export interface SwapWindow {
   writtenAt: number;
-  /** Longest gap between decisions in [writtenAt, writtenAt + window) and in the window before. */
+  /** Longest stall (inputs waiting, no decision) in [writtenAt, writtenAt + window) and in the window before. */
   gapAfterMs: number;
   gapBeforeMs: number;
   /** p99 decision latency (ms) of inputs published in the window after, and before. */
@@ -26,7 +29,7 @@ export interface SwapWindow {
 export interface SwapResult {
   rateEps: number;
   swaps: SwapWindow[];
-  /** Longest gap after any swap; the longest before any swap (the baseline). */
+  /** Longest stall after any swap; the longest before any swap (the baseline). */
   pauseMs: number;
   baselineGapMs: number;
 }
@@ -46,17 +49,20 @@ export async function writeSwaps(kafka: Kafka, topic: string, count: number, eve
 
 /** Gaps and latency around each write, from the monitor's per-output timestamps (epoch ms). */
 export function swapWindows(writes: readonly number[], windowMs: number, sourceTs: ArrayLike<number>, decisionTs: ArrayLike<number>): SwapWindow[] {
-  const decided = Float64Array.from(decisionTs).sort();
-  const maxGap = (from: number, to: number) => {
-    let gap = 0;
-    let prev = NaN;
-    for (const t of decided) {
-      if (t < from) continue;
-      if (t >= to) break;
-      if (prev === prev) gap = Math.max(gap, t - prev);
-      prev = t;
+  // Outputs in decision order, and the earliest publish time among each output and all later ones.
+  const order = Array.from({ length: decisionTs.length }, (_, i) => i).sort((a, b) => decisionTs[a]! - decisionTs[b]!);
+  const dec = order.map((i) => decisionTs[i]!);
+  const earliestFrom = new Float64Array(order.length + 1).fill(Infinity);
+  for (let j = order.length - 1; j >= 0; j--) earliestFrom[j] = Math.min(earliestFrom[j + 1]!, sourceTs[order[j]!]!);
+  const maxStall = (from: number, to: number) => {
+    let stall = 0;
+    for (let j = 1; j < dec.length; j++) {
+      if (dec[j]! < from || dec[j] === dec[j - 1]) continue;
+      if (dec[j]! >= to) break;
+      // inputs undecided at dec[j-1] are those of outputs j.. (decided later)
+      stall = Math.max(stall, dec[j]! - Math.max(dec[j - 1]!, earliestFrom[j]!));
     }
-    return gap;
+    return stall;
   };
   const p99 = (from: number, to: number) => {
     const lat: number[] = [];
@@ -66,8 +72,8 @@ export function swapWindows(writes: readonly number[], windowMs: number, sourceT
   };
   return writes.map((w) => ({
     writtenAt: w,
-    gapAfterMs: maxGap(w, w + windowMs),
-    gapBeforeMs: maxGap(w - windowMs, w),
+    gapAfterMs: maxStall(w, w + windowMs),
+    gapBeforeMs: maxStall(w - windowMs, w),
     p99AfterMs: p99(w, w + windowMs),
     p99BeforeMs: p99(w - windowMs, w),
   }));

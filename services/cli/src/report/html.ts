@@ -211,12 +211,12 @@ function outcomesCard(s: RunSummary, width: number): string {
 }
 
 function modelCard(s: RunSummary): string {
-  const rows = s.models.map((m) => `<tr><td class="nw">${esc(m.name)}</td><td class="nw">${esc(m.version)}</td><td class="mono">${esc(m.digest)}</td></tr>`);
+  const rows = s.models.map((m) => `<tr><td class="nw">${esc(m.role)}</td><td class="nw">${esc(m.name)}</td><td class="nw">${esc(m.version)}</td><td class="mono">${esc(m.digest)}</td></tr>`);
   const body = rows.length
-    ? `<table><thead><tr><th>name</th><th>version</th><th>digest (sha-256)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    ? `<table><thead><tr><th>role</th><th>name</th><th>version</th><th>digest (sha-256)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
     : empty('No model reported');
   const svc = s.service?.name ? `<p class="cap" style="margin-top:10px">Served by ${esc(s.service.name)}${s.service.version ? ` ${esc(s.service.version)}` : ''}.</p>` : '';
-  return `<section class="card"><h2>Model</h2><p class="cap">The model the scorer was serving (fraudscore_model_info)</p>${body}${svc}</section>`;
+  return `<section class="card"><h2>Models</h2><p class="cap">The models the scorer was serving, by role (fraudscore_model_info)</p>${body}${svc}</section>`;
 }
 
 function kpis(s: RunSummary): string {

@@ -48,7 +48,8 @@ export interface RunSummary {
   lag: { partition: string; lag: number }[];
   /** Outcomes (delayed labels) by what became of them; empty when the scrape has none. */
   outcomes: { result: string; count: number }[];
-  models: { name: string; version: string; digest: string }[];
+  /** The models serving, champion first (role: champion, canary or shadow; older scorers report none: champion). */
+  models: { role: string; name: string; version: string; digest: string }[];
   /** From target_info: service name and version, when present. */
   service?: { name?: string; version?: string };
   totals: { events: number; decided: number; flagged: number; deadLettered: number };
@@ -126,10 +127,12 @@ export function summarize(metricsText: string): RunSummary {
   const models: RunSummary['models'] = [];
   for (const s of families.get(METRIC.model)?.samples ?? []) {
     if (s.value !== 1) continue;
-    const m = { name: s.labels.name ?? '?', version: s.labels.version ?? '?', digest: s.labels.digest ?? '?' };
-    const key = `${m.name}\u0000${m.version}\u0000${m.digest}`;
+    const m = { role: s.labels.role ?? 'champion', name: s.labels.name ?? '?', version: s.labels.version ?? '?', digest: s.labels.digest ?? '?' };
+    const key = `${m.role}\u0000${m.name}\u0000${m.version}\u0000${m.digest}`;
     if (!seen.has(key)) { seen.add(key); models.push(m); }
   }
+  const ROLES = ['champion', 'canary', 'shadow'];
+  models.sort((a, b) => ROLES.indexOf(a.role) - ROLES.indexOf(b.role));
 
   const target = families.get('target_info')?.samples[0]?.labels;
   const service = target ? { name: target.service_name, version: target.service_version } : undefined;

@@ -52,7 +52,7 @@ describe('summarize (a real scorer scrape)', () => {
   });
 
   it('reads the model, the service, lag per partition and the score histogram', () => {
-    expect(s.models).toEqual([{ name: 'fraud-lgbm', version: '1.0.0', digest: 'dce885ae4ab691021905c3cf3e0d723c815eaa808e74c90a2b082477b4ab42ee' }]);
+    expect(s.models).toEqual([{ role: 'champion', name: 'fraud-lgbm', version: '1.0.0', digest: 'dce885ae4ab691021905c3cf3e0d723c815eaa808e74c90a2b082477b4ab42ee' }]);
     expect(s.service).toEqual({ name: 'fraudscore-scorer', version: '0.1.0' });
     expect(s.lag).toEqual(['0', '1', '2', '3'].map((partition) => ({ partition, lag: 0 })));
     expect(s.score!.count).toBe(18911);

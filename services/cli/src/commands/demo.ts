@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Partitioners } from 'kafkajs';
+import { Partitioners, type ITopicConfig, type Kafka } from 'kafkajs';
 import type { Tracer } from '@opentelemetry/api';
 import { startTelemetry } from '../../../scorer/src/telemetry/otel.js';
 import { SERVICE_VERSION } from '../../../scorer/src/version.js';
@@ -14,9 +14,11 @@ import { POISON_KINDS, poisonRecord } from '../../../simulator/src/poison.js';
 import { acquireBroker } from '../local-broker.js';
 import { percentile, startMonitor, type Monitor } from '../demo/monitor.js';
 import { startScorerChild } from '../scorer-child.js';
+import { lifecycleScenario } from '../demo/lifecycle.js';
 import { DEFAULT_TOPIC_PLAN } from './topics.js';
 
-interface DemoOptions {
+export interface DemoOptions {
+  scenario: 'standard' | 'lifecycle';
   seconds: number;
   rate: number;
   customers: number;
@@ -26,6 +28,30 @@ interface DemoOptions {
   partitions: number;
   delivery: 'at-least-once' | 'exactly-once';
 }
+
+/**
+ * What a scenario other than the standard one adds to the run (demo/lifecycle.ts): same
+ * broker, topics, scorer, traffic and drain; its own topics, work while traffic flows, and end.
+ */
+export interface DemoScenario {
+  /** Before the topics are created (`scorerEnv`: what the demo gives the scorer): topics to create besides the standard ones, more scorer environment. */
+  prepare(kafka: Kafka, stamp: string, scorerEnv: Readonly<Record<string, string>>): Promise<{ topics: ITopicConfig[]; env: Record<string, string> }>;
+  /** Runs while traffic is published; never rejects. */
+  publishing(adminUrl: string): Promise<void>;
+  /** Appended to the live progress line. */
+  progress(): string;
+  /** After the outputs drained and the scorer stopped: its closing lines, ending with its summary line; the exit code. */
+  finish(run: DemoEnd): Promise<number>;
+}
+
+export interface DemoEnd {
+  /** The transactions topic's end offsets before and after publishing: this run's inputs are [start, end). */
+  inputs: { start: Map<number, bigint>; end: Map<number, bigint> };
+  drained: boolean;
+  scorerExit: number | null;
+}
+
+const SCENARIOS = ['standard', 'lifecycle'] as const;
 
 export function registerDemo(program: Command): void {
   program
@@ -39,16 +65,20 @@ export function registerDemo(program: Command): void {
     .option('--poison-every <n>', 'publish one malformed record per n transactions (0: none)', (v) => Number(v), 500)
     .option('--partitions <n>', 'partitions of the transactions topic (when created here)', (v) => Number(v), 4)
     .option('--delivery <mode>', 'exactly-once | at-least-once', 'exactly-once')
+    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit)', 'standard')
     .action(async (opts: DemoOptions) => {
       for (const k of ['seconds', 'rate', 'customers', 'terminals', 'partitions'] as const) {
         if (!(opts[k] > 0)) throw new Error(`--${k} must be a positive number`);
       }
-      process.exitCode = await runDemo(opts);
+      if (!SCENARIOS.includes(opts.scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
+      if (opts.scenario === 'lifecycle' && opts.delivery !== 'exactly-once') throw new Error('--scenario lifecycle runs exactly-once: its audit counts every duplicate');
+      process.exitCode = await runDemo(opts, opts.scenario === 'lifecycle' ? lifecycleScenario(opts) : undefined);
     });
 }
 
-async function runDemo(opts: DemoOptions): Promise<number> {
-  const runDir = join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<number> {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const runDir = join('runs', `demo-${stamp}`);
   mkdirSync(runDir, { recursive: true });
   const broker = acquireBroker();
   console.log(`demo: Kafka at ${broker.brokers.join(',')}${broker.startedHere ? ' (started here)' : ''}; run files in ${runDir}`);
@@ -60,33 +90,38 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   let monitor: Monitor | undefined;
   let scorer: Awaited<ReturnType<typeof startScorerChild>> | undefined;
   try {
-    await ensureTopics(kafka, topicSpecs(topics, opts.partitions));
+    const scorerEnv: Record<string, string> = {
+      FRAUD_KAFKA_BROKERS: broker.brokers.join(','),
+      FRAUD_DELIVERY: opts.delivery,
+      FRAUD_LOG_LEVEL: 'info',
+      ...(tracing ? { FRAUD_OTEL_ENDPOINT: tracing.otlpHttp, FRAUD_TRACE_SAMPLE_RATIO: '1' } : {}),
+    };
+    const extra = await scenario?.prepare(kafka, stamp, scorerEnv);
+    Object.assign(scorerEnv, extra?.env);
+    await ensureTopics(kafka, [...topicSpecs(topics, opts.partitions), ...(extra?.topics ?? [])]);
     const startOffsets = await endOffsets(kafka, topics.transactions);
-    scorer = await startScorerChild(
-      {
-        FRAUD_KAFKA_BROKERS: broker.brokers.join(','),
-        FRAUD_DELIVERY: opts.delivery,
-        FRAUD_LOG_LEVEL: 'info',
-        ...(tracing ? { FRAUD_OTEL_ENDPOINT: tracing.otlpHttp, FRAUD_TRACE_SAMPLE_RATIO: '1' } : {}),
-      },
-      join(runDir, 'scorer.log'),
-    );
+    scorer = await startScorerChild(scorerEnv, join(runDir, 'scorer.log'));
     console.log(`demo: scorer ready (admin ${scorer.adminUrl}: /healthz /readyz /metrics); publishing for ${opts.seconds} s at ${opts.rate} events/s`);
     monitor = await startMonitor(kafka, topics, startOffsets);
 
-    const published = await publishWithPoison(kafka, opts, monitor, telemetry?.tracer);
+    const during = scenario?.publishing(scorer.adminUrl);
+    const published = await publishWithPoison(kafka, opts, monitor, telemetry?.tracer, scenario?.progress);
+    const inputEnd = scenario && (await endOffsets(kafka, topics.transactions));
+    await during;
     const inputs = published.stats.transactions + published.poison;
-    const drained = await waitFor(() => monitor!.accounted() >= inputs, 60_000, () => status(monitor!, published.stats, published.poison));
+    const drained = await waitFor(() => monitor!.accounted() >= inputs, 60_000, () => status(monitor!, published.stats, published.poison, scenario?.progress));
     await writeReport(scorer.adminUrl, runDir);
     const code = await scorer.stop();
     scorer = undefined;
-    await telemetry?.shutdown();
+    // Trace export is a view of the run, not its result: a trace backend gone meanwhile is reported, not fatal.
+    await telemetry?.shutdown().catch((err: Error) => console.log(`demo: could not flush traces (${err.message})`));
     if (tracing?.query) await saveTraces(tracing.query, runDir);
     const f = monitor.figures;
     console.log(`\ndemo: published ${inputs} transactions (${published.poison} malformed) and ${published.stats.outcomes} outcomes; dead letters by code: ${JSON.stringify(f.byCode)}`);
     if (!drained) console.log(`demo: WARNING ${inputs - monitor.accounted()} inputs without an output after 60 s`);
     if (f.duplicates) console.log(`demo: ${f.duplicates} duplicate outputs (at-least-once redelivery)`);
     console.log(`demo: scorer exited with code ${code}`);
+    if (scenario && inputEnd) return await scenario.finish({ inputs: { start: startOffsets, end: inputEnd }, drained, scorerExit: code });
     console.log(`demo: ${f.scored} events scored, ${f.flagged} flagged, ${f.deadLettered} dead-lettered, p99 ${percentile(f.latenciesMs, 0.99).toFixed(1)} ms`);
     return drained && code === 0 ? 0 : 1;
   } finally {
@@ -97,13 +132,13 @@ async function runDemo(opts: DemoOptions): Promise<number> {
   }
 }
 
-async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: DemoOptions, monitor: Monitor, tracer?: Tracer): Promise<{ stats: PublishStats; poison: number }> {
+async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: DemoOptions, monitor: Monitor, tracer?: Tracer, more?: () => string): Promise<{ stats: PublishStats; poison: number }> {
   const poisonProducer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await poisonProducer.connect();
   let poison = 0;
   let lastStats: PublishStats | undefined;
   const sim = createSimulation({ customers: opts.customers, terminals: opts.terminals, seed: opts.seed });
-  const ticker = setInterval(() => lastStats && status(monitor, lastStats, poison), 1000);
+  const ticker = setInterval(() => lastStats && status(monitor, lastStats, poison, more), 1000);
   const pendingPoison: Promise<unknown>[] = [];
   try {
     const events = (function* () {
@@ -133,13 +168,13 @@ async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: De
 }
 
 let lastLine = { at: Date.now(), scored: 0 };
-function status(monitor: Monitor, published: PublishStats, poison: number): void {
+function status(monitor: Monitor, published: PublishStats, poison: number, more?: () => string): void {
   const f = monitor.figures;
   const now = Date.now();
   const rate = ((f.scored - lastLine.scored) * 1000) / Math.max(1, now - lastLine.at);
   lastLine = { at: now, scored: f.scored };
   const recent = f.latenciesMs.slice(-5000);
-  const line = `published ${published.transactions + poison} tx | scored ${f.scored} (${rate.toFixed(0)}/s) | flagged ${f.flagged} | dead-lettered ${f.deadLettered} | p50 ${percentile(recent, 0.5).toFixed(1)} ms p99 ${percentile(recent, 0.99).toFixed(1)} ms`;
+  const line = `published ${published.transactions + poison} tx | scored ${f.scored} (${rate.toFixed(0)}/s) | flagged ${f.flagged} | dead-lettered ${f.deadLettered} | p50 ${percentile(recent, 0.5).toFixed(1)} ms p99 ${percentile(recent, 0.99).toFixed(1)} ms${more?.() ?? ''}`;
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}`);
   else console.log(line);
 }
@@ -156,6 +191,7 @@ async function writeReport(adminUrl: string, runDir: string): Promise<void> {
   const html = join(runDir, 'report.html');
   await writeRunReport(text, html, `fraudscore demo ${runDir}`, { source: `${adminUrl}/metrics` });
   const png = await renderPng(html, join(runDir, 'report.png')).catch(() => false);
+  if (process.stdout.isTTY) process.stdout.write('\n'); // end the live progress line
   console.log(`demo: report of the run (latency per stage, score histogram) in ${html}${png ? ' and report.png' : ''}`);
 }
 

@@ -3,6 +3,7 @@
  * are an operator's choice); it refuses to start when one is missing, naming it.
  */
 import type { Kafka, ITopicConfig } from 'kafkajs';
+import { retryTransient } from '../../../common/src/kafka.js';
 
 export async function assertTopicsExist(kafka: Kafka, topics: readonly string[]): Promise<void> {
   const admin = kafka.admin();
@@ -56,7 +57,10 @@ export async function ensureTopics(kafka: Kafka, specs: ITopicConfig[]): Promise
   try {
     const existing = new Set(await admin.listTopics());
     const todo = specs.filter((s) => !existing.has(s.topic));
-    if (todo.length) await admin.createTopics({ topics: todo, waitForLeaders: true });
+    // On a broker started moments ago, waiting for the new topics' leaders can fail with
+    // UNKNOWN_TOPIC_OR_PARTITION, which kafkajs does not retry there; creating again is safe
+    // (existing topics are skipped).
+    if (todo.length) await retryTransient(() => admin.createTopics({ topics: todo, waitForLeaders: true }), 8, 500);
     return todo.map((s) => s.topic);
   } finally {
     await admin.disconnect();

@@ -89,10 +89,9 @@ export function toMessages(
       const msg: OutMessage = { key: r.decision.cardToken, value: codecs.decision.encode(r.decision), headers };
       decisions.push(msg);
       if (r.decision.decision !== 'ALLOW') flags.push(msg);
-      if (r.shadow) {
-        const shadowHeaders = { [HEADERS.source]: headers[HEADERS.source]!, [HEADERS.decision]: r.shadow.decision };
-        shadow.push({ key: r.shadow.cardToken, value: codecs.decision.encode(r.shadow), headers: shadowHeaders });
-      }
+      // A shadow decision carries the source header only: each header costs the client per
+      // record, and its readers (analysis, the monitor) read the decision from the value.
+      if (r.shadow) shadow.push({ key: r.shadow.cardToken, value: codecs.decision.encode(r.shadow), headers: { [HEADERS.source]: headers[HEADERS.source]! } });
     } else {
       headers[HEADERS.errorCode] = r.deadLetter.errorCode;
       dlq.push({ key: r.safeKey, value: codecs.deadLetter.encode(r.deadLetter), headers });

@@ -5,6 +5,7 @@
  * role, reason, decision, agreement, and the served models' names.
  */
 import type { Meter } from '@opentelemetry/api';
+import type { ModelRole, Outcome } from '../../../common/src/contracts.js';
 import type { PipelineResult } from '../pipeline.js';
 import { armsOf, type Serving } from '../deployment/serving.js';
 import type { RefusalReason } from '../deployment/spec.js';
@@ -36,31 +37,29 @@ export function createDeploymentMetrics(meter: Meter, serving: () => Serving): D
     if (vx > 0 && vy > 0) r.observe(cov / Math.sqrt(vx * vy));
   });
 
-  const roleAttrs = new Map<string, Record<string, string>>();
-  const attrsOf = (role: string, decision: string) => {
-    const key = `${role}/${decision}`;
-    let a = roleAttrs.get(key);
-    if (!a) roleAttrs.set(key, (a = { role: role.toLowerCase(), decision }));
-    return a;
-  };
+  // Per chunk, counts per (role, outcome) in a fixed table, then one counter add per non-zero
+  // cell: nothing allocated per event (the shadow path runs for every event of every chunk).
+  const ROLES: readonly ModelRole[] = ['CHAMPION', 'CANARY', 'SHADOW'];
+  const OUTCOMES: readonly Outcome[] = ['ALLOW', 'REVIEW', 'BLOCK'];
+  const cell = (role: ModelRole, decision: Outcome) => ROLES.indexOf(role) * 3 + OUTCOMES.indexOf(decision);
+  const cellAttrs = ROLES.flatMap((role) => OUTCOMES.map((decision) => ({ role: role.toLowerCase(), decision })));
+  const counts = new Array<number>(cellAttrs.length).fill(0);
   const agree = { agreement: 'agree' };
   const disagree = { agreement: 'disagree' };
 
   return {
     refused: (reason) => refusals.add(1, { reason }),
     chunkDelivered(results) {
-      const counts = new Map<Record<string, string>, number>();
+      counts.fill(0);
       let agreed = 0;
       let disagreed = 0;
       for (const r of results) {
         if (r.kind !== 'decision') continue;
         const d = r.decision;
-        const a = attrsOf(d.role, d.decision);
-        counts.set(a, (counts.get(a) ?? 0) + 1);
+        counts[cell(d.role, d.decision)]!++;
         const s = r.shadow;
         if (!s) continue;
-        const sa = attrsOf(s.role, s.decision);
-        counts.set(sa, (counts.get(sa) ?? 0) + 1);
+        counts[cell(s.role, s.decision)]!++;
         if (s.decision === d.decision) agreed++;
         else disagreed++;
         if (corrRevision !== s.deploymentRevision) {
@@ -74,7 +73,7 @@ export function createDeploymentMetrics(meter: Meter, serving: () => Serving): D
         syy += s.score * s.score;
         sxy += d.score * s.score;
       }
-      for (const [attrs, k] of counts) roleDecisions.add(k, attrs);
+      for (let i = 0; i < counts.length; i++) if (counts[i]) roleDecisions.add(counts[i]!, cellAttrs[i]!);
       if (agreed) shadowAgreement.add(agreed, agree);
       if (disagreed) shadowAgreement.add(disagreed, disagree);
     },

@@ -139,7 +139,7 @@ describe('toMessages: shadow decisions', () => {
     expect(out.map((t) => [t.topic, t.messages.length])).toEqual([[TOPICS.decisions, 1], [TOPICS.shadowDecisions, 1]]);
     const m = topicOf(out, TOPICS.shadowDecisions)[0]!;
     expect(m.key).toBe('card-20');
-    expect(m.headers).toEqual({ 'fs-source': `transactions/2/20@${T + 20}`, 'fs-decision': 'BLOCK' });
+    expect(m.headers).toEqual({ 'fs-source': `transactions/2/20@${T + 20}` });
     expect(codecs.decision.decode(valueOf(m))).toMatchObject({ role: 'SHADOW', decision: 'BLOCK', transactionId: 'tx-20' });
   });
 });

@@ -49,15 +49,18 @@ export interface LifecycleAudit {
 /** One output of this run: the input it answers ("partition/offset") and the record. */
 type Take = (source: string, message: KafkaMessage) => void;
 
+/** Where an output says its input is: the `fs-source` header (decisions, dead letters). */
+const sourceHeaderOf = (m: KafkaMessage) => parseSourceHeader(m.headers?.[HEADERS.source]?.toString());
+
 /** Reads a topic read-committed from its start to its current end; hands over this run's outputs only. */
-async function readRunOutputs(kafka: Kafka, topic: string, inputs: RunInputs, take: Take): Promise<void> {
+async function readRunOutputs(kafka: Kafka, topic: string, inputs: RunInputs, take: Take, sourceOf: (m: KafkaMessage) => { topic: string; partition: number; offset: string } | undefined = sourceHeaderOf): Promise<void> {
   const reader = await startTopicReader({
     kafka,
     topic,
     groupPrefix: 'fraudscore-demo-audit',
     onMessages(_partition, messages) {
       for (const m of messages) {
-        const src = parseSourceHeader(m.headers?.[HEADERS.source]?.toString());
+        const src = sourceOf(m);
         if (!src || src.topic !== inputs.topic) continue;
         const offset = BigInt(src.offset);
         const start = inputs.start.get(src.partition) ?? 0n;
@@ -148,6 +151,10 @@ export async function auditLifecycle(
     tally(s.deploymentRevision).shadow++;
     if (decided.get(source)?.decision === s.decision) agreeing++;
     check(s, source);
+    // Shadow decisions carry no headers: their source is in the value.
+  }, (m) => {
+    const { source } = decisionCodec.decode(m.value!);
+    return { topic: source.topic, partition: source.partition, offset: String(source.offset) };
   });
 
   let total = 0;

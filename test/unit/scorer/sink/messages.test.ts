@@ -132,14 +132,15 @@ describe('toMessages keys, values and headers', () => {
 });
 
 describe('toMessages: shadow decisions', () => {
-  it('go to the shadow topic only (never to flags), keyed by card, with the source header', () => {
+  it('go to the shadow topic only (never to flags), keyed by card, without headers (the source is in the value)', () => {
     const real = decided(20, 'ALLOW', 'card-20');
     const shadow = { ...(real as Extract<PipelineResult, { kind: 'decision' }>).decision, decision: 'BLOCK' as const, role: 'SHADOW' as const, score: 0.99 };
     const out = toMessages([{ ...real, shadow } as PipelineResult], TOPICS, codecs);
     expect(out.map((t) => [t.topic, t.messages.length])).toEqual([[TOPICS.decisions, 1], [TOPICS.shadowDecisions, 1]]);
     const m = topicOf(out, TOPICS.shadowDecisions)[0]!;
     expect(m.key).toBe('card-20');
-    expect(m.headers).toEqual({ 'fs-source': `transactions/2/20@${T + 20}` });
+    expect(m.headers).toEqual({});
+    expect(codecs.decision.decode(valueOf(m)).source).toEqual({ topic: 'transactions', partition: 2, offset: 20 });
     expect(codecs.decision.decode(valueOf(m))).toMatchObject({ role: 'SHADOW', decision: 'BLOCK', transactionId: 'tx-20' });
   });
 });

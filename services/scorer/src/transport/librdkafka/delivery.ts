@@ -75,7 +75,8 @@ export function createRdkafkaDelivery(o: RdkafkaDeliveryOptions): RdkafkaDeliver
 
   /** Enqueues one message; false when librdkafka's local queue is full (nothing was enqueued). */
   const tryProduce = (topic: string, m: TopicMessages['messages'][number]): boolean => {
-    const headers = Object.entries(m.headers).map(([k, v]) => ({ [k]: v }));
+    const entries = Object.entries(m.headers);
+    const headers = entries.length ? entries.map(([k, v]) => ({ [k]: v })) : undefined;
     try {
       producer.produce(topic, m.partition ?? null, m.value, m.key, null, undefined, headers);
     } catch (err) {

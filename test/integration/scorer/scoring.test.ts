@@ -115,7 +115,7 @@ describe('scorer on a real broker', () => {
   it('serves health, readiness and per-event metrics that add up to what was written', async () => {
     expect((await fetch(`${scorer.adminUrl}/healthz`)).status).toBe(200);
     const ready = (await (await fetch(`${scorer.adminUrl}/readyz`)).json()) as { ready: boolean; checks: Record<string, boolean> };
-    expect(ready).toEqual({ ready: true, checks: { model: true, terminalTable: true, partitionsAssigned: true, producersReady: true, cardStateRestored: true } });
+    expect(ready).toEqual({ ready: true, checks: { model: true, deployment: true, terminalTable: true, partitionsAssigned: true, producersReady: true, cardStateRestored: true } });
     const text = await (await fetch(`${scorer.adminUrl}/metrics`)).text();
     const sample = (re: RegExp) => [...text.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0);
     expect(sample(/^fraudscore_events_total\{decision="(?:ALLOW|REVIEW|BLOCK)"[^}]*\} (\d+)/gm)).toBe(transactions);

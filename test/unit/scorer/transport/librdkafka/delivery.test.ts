@@ -24,9 +24,9 @@ function fakeProducer(opts: { queueLimit?: number } = {}) {
     setImmediate(() => cb(null));
   };
   const producer = Object.assign(emitter, {
-    produce(topic: string, partition: number | null, _v: Buffer | null, _k: unknown, _ts: unknown, _opaque: unknown, headers: unknown[]) {
+    produce(topic: string, partition: number | null, _v: Buffer | null, _k: unknown, _ts: unknown, _opaque: unknown, headers?: unknown[]) {
       if (opts.queueLimit !== undefined && queued >= opts.queueLimit) throw Object.assign(new Error('Local: Queue full'), { code: ERR.ERR__QUEUE_FULL });
-      calls.push(`produce ${topic}${partition === null ? '' : `#${partition}`} headers=${headers.length}`);
+      calls.push(`produce ${topic}${partition === null ? '' : `#${partition}`} headers=${headers?.length ?? 0}`);
       queued++;
     },
     flush(_t: number, cb: (err: null) => void) {

@@ -13,7 +13,7 @@
  * the same rule, so both report metrics over the same rows.
  */
 import { DAY_MS } from '../../../scorer/src/features/index.js';
-import type { Column } from './metrics.js';
+import type { Column } from '../../../common/src/ranking-metrics.js';
 
 export interface SplitOptions {
   /** First training day, an ISO date (UTC midnight). Handbook: 2018-07-25. */

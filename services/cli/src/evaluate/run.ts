@@ -14,7 +14,7 @@ import { loadModel, resolveModelDir } from '../../../scorer/src/model/load.js';
 import { createProgress, type SimulationOptions } from '../../../simulator/src/index.js';
 import { gatherRows, loadEvalTable } from './dataset.js';
 import { ensureFeatures, type Generate } from './features-cache.js';
-import { aucRoc, averagePrecision, cardPrecisionAtK } from './metrics.js';
+import { aucRoc, averagePrecision, cardPrecisionAtK } from '../../../common/src/ranking-metrics.js';
 import { listModels, pickReported, readDefaultModel, trainModels } from './models.js';
 import { describeSplit, makeSplit, selectTestRows } from './protocol.js';
 import { formatTable, jsonLine, type ModelResult } from './report.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFeatureTable } from '../../../../services/cli/src/commands/features.js';
 import { gatherRows, loadEvalTable } from '../../../../services/cli/src/evaluate/dataset.js';
-import { aucRoc, averagePrecision, cardPrecisionAtK } from '../../../../services/cli/src/evaluate/metrics.js';
+import { aucRoc, averagePrecision, cardPrecisionAtK } from '../../../../services/common/src/ranking-metrics.js';
 import { makeSplit, selectTestRows } from '../../../../services/cli/src/evaluate/protocol.js';
 import { runEvaluate, type EvaluateOptions } from '../../../../services/cli/src/evaluate/run.js';
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../../../services/scorer/src/features/index.js';

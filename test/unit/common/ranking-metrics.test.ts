@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aucRoc, averagePrecision, cardPrecisionAtK } from '../../../../services/cli/src/evaluate/metrics.js';
-import { CARD_PRECISION, FLOAT32, TIES } from './reference-values.js';
+import { aucRoc, averagePrecision, cardPrecisionAtK } from '../../../services/common/src/ranking-metrics.js';
+import { CARD_PRECISION, FLOAT32, TIES } from '../cli/evaluate/reference-values.js';
 
 describe('aucRoc', () => {
   it('scikit-learn documentation example: 0.75', () => {

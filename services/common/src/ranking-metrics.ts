@@ -1,5 +1,6 @@
 /**
- * The handbook's three test metrics, as pure functions over plain arrays.
+ * The handbook's three ranking metrics, as pure functions over plain arrays: used by the
+ * offline evaluation (services/cli/src/evaluate) and the live monitor (services/monitor).
  *
  * Why written out rather than imported: the evaluation must run in the same process as the
  * onnxruntime-node scorer, and each definition has to agree with the reference (scikit-learn

@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerFeatures } from './commands/features.js';
 import { registerModels } from './commands/models.js';
+import { registerMonitor } from './commands/monitor.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReport } from './commands/report.js';
 import { registerScorer } from './commands/scorer.js';
@@ -29,6 +30,7 @@ registerFeatures(program);
 registerEvaluate(program);
 registerReport(program);
 registerModels(program);
+registerMonitor(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`fraudscore: ${err instanceof Error ? err.message : String(err)}\n`);

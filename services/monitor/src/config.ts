@@ -1,0 +1,64 @@
+/**
+ * Monitor configuration, from FRAUD_* environment variables like the scorer's (the topic
+ * names are the same variables, so one environment serves both); a bad value fails start-up
+ * naming the variable.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../../scorer/src/config.js';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  FRAUD_KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port…]'),
+  FRAUD_MONITOR_GROUP_ID: z.string().min(1).default('fraudscore-monitor'),
+  FRAUD_TOPIC_DECISIONS: z.string().min(1).default('fraud-decisions'),
+  FRAUD_TOPIC_SHADOW_DECISIONS: z.string().min(1).default('fraud-shadow-decisions'),
+  FRAUD_TOPIC_OUTCOMES: z.string().min(1).default('transaction-outcomes'),
+  FRAUD_WIRE_FORMAT: z.enum(['confluent', 'plain']).default('confluent'),
+  /** The embedded store (SQLite): pending decisions, labels and the offsets read. */
+  FRAUD_MONITOR_DB: z.string().min(1).default('.cache/monitor/monitor.db'),
+  /** Decisions without a label this many days after their event time count as "no label" and leave the store. */
+  FRAUD_LABEL_HORIZON_DAYS: int(1, 3650).default(30),
+  /** How often the window metrics are recomputed. */
+  FRAUD_MONITOR_INTERVAL_MS: int(100, 3_600_000).default(5_000),
+  FRAUD_MONITOR_ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
+  FRAUD_MONITOR_ADMIN_PORT: int(0, 65_535).default(9465),
+  FRAUD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+
+export interface MonitorConfig {
+  readonly brokers: readonly string[];
+  readonly groupId: string;
+  readonly topics: { readonly decisions: string; readonly shadowDecisions: string; readonly outcomes: string };
+  readonly wireFormat: 'confluent' | 'plain';
+  readonly dbPath: string;
+  readonly labelHorizonMs: number;
+  readonly intervalMs: number;
+  readonly admin: { readonly host: string; readonly port: number };
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+}
+
+export function loadMonitorConfig(env: Record<string, string | undefined>): MonitorConfig {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  input.FRAUD_KAFKA_BROKERS ??= env.KAFKA_BROKERS ?? '';
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    brokers: c.FRAUD_KAFKA_BROKERS.split(','),
+    groupId: c.FRAUD_MONITOR_GROUP_ID,
+    topics: Object.freeze({ decisions: c.FRAUD_TOPIC_DECISIONS, shadowDecisions: c.FRAUD_TOPIC_SHADOW_DECISIONS, outcomes: c.FRAUD_TOPIC_OUTCOMES }),
+    wireFormat: c.FRAUD_WIRE_FORMAT,
+    dbPath: c.FRAUD_MONITOR_DB,
+    labelHorizonMs: c.FRAUD_LABEL_HORIZON_DAYS * 86_400_000,
+    intervalMs: c.FRAUD_MONITOR_INTERVAL_MS,
+    admin: Object.freeze({ host: c.FRAUD_MONITOR_ADMIN_HOST, port: c.FRAUD_MONITOR_ADMIN_PORT }),
+    logLevel: c.FRAUD_LOG_LEVEL,
+  });
+}

@@ -1,0 +1,147 @@
+/**
+ * The monitor: reads decisions and delayed labels into its store (feed.ts) and, every
+ * interval, computes each model version's realized performance per role over the 1-day and
+ * 7-day windows of event time that end at the label frontier (the newest decision that has its
+ * label: what is mature), exposed at /metrics. Labels never reach the scorers' decisions, so
+ * this is the only place the model's real accuracy in production shows.
+ */
+import { createCodecs } from '../../common/src/contracts.js';
+import { createKafka } from '../../common/src/kafka.js';
+import { startAdminServer } from '../../scorer/src/http/admin.js';
+import type { Logger } from '../../scorer/src/telemetry/log.js';
+import type { Telemetry } from '../../scorer/src/telemetry/otel.js';
+import type { MonitorConfig } from './config.js';
+import { startFeed, type Feed } from './feed.js';
+import { byModelAndRole, DAY_MS, PERFORMANCE_METRICS, performanceOf, type Performance } from './performance.js';
+import { openStore, type Store } from './store.js';
+
+export const WINDOWS = { '1d': DAY_MS, '7d': 7 * DAY_MS } as const;
+export type WindowName = keyof typeof WINDOWS;
+
+export interface WindowResult {
+  window: WindowName;
+  /** [from, to) in event time, epoch ms. */
+  from: number;
+  to: number;
+  model: { name: string; version: string; digest: string };
+  role: string;
+  performance: Performance;
+}
+
+export interface RunningMonitor {
+  readonly adminUrl: string;
+  readonly feed: Feed;
+  readonly store: Store;
+  /** The newest computation. */
+  results(): readonly WindowResult[];
+  /** Recomputes now (also runs every interval). */
+  compute(): readonly WindowResult[];
+  stop(): Promise<void>;
+}
+
+/** Realized performance per (model, role) over each window ending at the label frontier. */
+export function computeWindows(store: Store): WindowResult[] {
+  const { labelled } = store.frontiers();
+  if (!labelled) return [];
+  const to = labelled + 1;
+  const models = store.models();
+  const out: WindowResult[] = [];
+  for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
+    const from = to - length;
+    for (const g of byModelAndRole(store.decisionsBetween(from, to)).values()) {
+      out.push({ window, from, to, model: models.get(g.model)!, role: g.role.toLowerCase(), performance: performanceOf(g.rows) });
+    }
+  }
+  return out;
+}
+
+export async function startMonitor(config: MonitorConfig, log: Logger, telemetry: Telemetry): Promise<RunningMonitor> {
+  const store = openStore(config.dbPath);
+  const kafka = createKafka({ brokers: [...config.brokers], clientId: 'fraudscore-monitor' });
+  let results: WindowResult[] = [];
+  let pruned = 0;
+  const compute = () => {
+    const started = performance.now();
+    results = computeWindows(store);
+    // Decisions past the label horizon leave the store (with any label): they count as "no label".
+    const { decided } = store.frontiers();
+    if (decided) pruned += store.prune(decided - config.labelHorizonMs - WINDOWS['7d']);
+    log.debug({ ms: Math.round(performance.now() - started), groups: results.length }, 'windows computed');
+    return results;
+  };
+
+  const meter = telemetry.meter;
+  meter.createObservableGauge('fraudscore_monitor_performance', { description: 'Realized performance per model version and role over the window of event time ending at the label frontier: metric is ap, rocAuc, precisionReview, recallReview, precisionBlock, recallBlock, cardPrecision100, flagRate or labelCoverage' })
+    .addCallback((r) => {
+      for (const w of results) {
+        for (const metric of PERFORMANCE_METRICS) {
+          const v = w.performance[metric];
+          if (Number.isFinite(v)) r.observe(v, { metric, window: w.window, model: w.model.name, version: w.model.version, role: w.role });
+        }
+      }
+    });
+  meter.createObservableGauge('fraudscore_monitor_window_decisions', { description: 'Decisions in each window, and how many of them have their label' })
+    .addCallback((r) => {
+      for (const w of results) {
+        const attrs = { window: w.window, model: w.model.name, version: w.model.version, role: w.role };
+        r.observe(w.performance.decisions, { ...attrs, labelled: 'all' });
+        r.observe(w.performance.labelled, { ...attrs, labelled: 'yes' });
+      }
+    });
+  meter.createObservableCounter('fraudscore_monitor_records', { description: 'Records read into the store, by kind (decision, shadow, outcome, unreadable)' })
+    .addCallback((r) => {
+      if (!feed) return;
+      r.observe(feed.stats.decisions, { kind: 'decision' });
+      r.observe(feed.stats.shadowDecisions, { kind: 'shadow' });
+      r.observe(feed.stats.outcomes, { kind: 'outcome' });
+      r.observe(feed.stats.unreadable, { kind: 'unreadable' });
+    });
+  meter.createObservableCounter('fraudscore_monitor_expired_decisions', { description: 'Decisions that left the store past the label horizon (FRAUD_LABEL_HORIZON_DAYS) plus the longest window' })
+    .addCallback((r) => r.observe(pruned));
+  meter.createObservableGauge('fraudscore_monitor_store', { description: 'The store: decisions and labels held, and its size on disk in bytes' })
+    .addCallback((r) => {
+      const s = store.size();
+      r.observe(s.decisions, { what: 'decisions' });
+      r.observe(s.labels, { what: 'labels' });
+      r.observe(s.bytes, { what: 'bytes' });
+    });
+  meter.createObservableGauge('fraudscore_monitor_frontier_seconds', { description: 'Event time (epoch s) of the newest decision, and of the newest decision with its label' })
+    .addCallback((r) => {
+      const f = store.frontiers();
+      r.observe(f.decided / 1000, { frontier: 'decided' });
+      r.observe(f.labelled / 1000, { frontier: 'labelled' });
+    });
+
+  let ready = false;
+  let feed: Feed | undefined;
+  const admin = await startAdminServer({
+    host: config.admin.host,
+    port: config.admin.port,
+    health: { liveness: () => null, readiness: () => ({ store: true, consuming: ready }) },
+    metrics: telemetry.serveMetrics,
+  });
+  const running = await startFeed({ kafka, groupId: config.groupId, topics: config.topics, codecs: createCodecs(config.wireFormat), store, log });
+  feed = running;
+  ready = true;
+  const timer = setInterval(() => {
+    try {
+      compute();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'computing the windows failed');
+    }
+  }, config.intervalMs);
+  log.info({ db: config.dbPath, admin: admin.url, topics: config.topics }, 'monitor running');
+  return {
+    adminUrl: admin.url,
+    feed: running,
+    store,
+    results: () => results,
+    compute,
+    async stop() {
+      clearInterval(timer);
+      await running.stop().catch(() => {});
+      await admin.close().catch(() => {});
+      store.close();
+    },
+  };
+}

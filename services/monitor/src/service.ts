@@ -88,14 +88,6 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
         r.observe(w.performance.labelled, { ...attrs, labelled: 'yes' });
       }
     });
-  meter.createObservableCounter('fraudscore_monitor_records', { description: 'Records read into the store, by kind (decision, shadow, outcome, unreadable)' })
-    .addCallback((r) => {
-      if (!feed) return;
-      r.observe(feed.stats.decisions, { kind: 'decision' });
-      r.observe(feed.stats.shadowDecisions, { kind: 'shadow' });
-      r.observe(feed.stats.outcomes, { kind: 'outcome' });
-      r.observe(feed.stats.unreadable, { kind: 'unreadable' });
-    });
   meter.createObservableCounter('fraudscore_monitor_expired_decisions', { description: 'Decisions that left the store past the label horizon (FRAUD_LABEL_HORIZON_DAYS) plus the longest window' })
     .addCallback((r) => r.observe(pruned));
   meter.createObservableGauge('fraudscore_monitor_store', { description: 'The store: decisions and labels held, and its size on disk in bytes' })
@@ -113,7 +105,6 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
     });
 
   let ready = false;
-  let feed: Feed | undefined;
   const admin = await startAdminServer({
     host: config.admin.host,
     port: config.admin.port,
@@ -121,7 +112,13 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
     metrics: telemetry.serveMetrics,
   });
   const running = await startFeed({ kafka, groupId: config.groupId, topics: config.topics, codecs: createCodecs(config.wireFormat), store, log });
-  feed = running;
+  meter.createObservableCounter('fraudscore_monitor_records', { description: 'Records read into the store, by kind (decision, shadow, outcome, unreadable)' })
+    .addCallback((r) => {
+      r.observe(running.stats.decisions, { kind: 'decision' });
+      r.observe(running.stats.shadowDecisions, { kind: 'shadow' });
+      r.observe(running.stats.outcomes, { kind: 'outcome' });
+      r.observe(running.stats.unreadable, { kind: 'unreadable' });
+    });
   ready = true;
   const timer = setInterval(() => {
     try {

@@ -11,6 +11,10 @@
  *     (the handbook samples exactly a third of the window's transactions, which needs the
  *     future); when several compromises of one card overlap, each may multiply the amount.
  *
+ * With `drift` options (drift.ts) the world changes from a given day: card-testing attacks
+ * (scenario 4) join the day's transactions, and customer amounts inflate. Without them nothing
+ * here draws or changes anything, so the stream stays the handbook's, byte for byte.
+ *
  * The merged stream is ordered by time: transactions by eventTime, outcomes by knownAt, and
  * at the same millisecond outcomes come first (a label known at t is usable for a
  * transaction at t).
@@ -18,11 +22,12 @@
 import type { Transaction, TransactionOutcome } from '../../common/src/contracts.js';
 import { DAY_MS, resolveSimulationOptions, type ResolvedSimulationOptions, type SimulationOptions } from './options.js';
 import { Compromises } from './compromises.js';
+import { amountFactor, CardTesting } from './drift.js';
 import { Rng, STREAMS } from './random.js';
-import { buildWorld, drawPaymentMethod, type Customer, type World } from './world.js';
+import { buildWorld, drawPaymentMethod, type Customer, type PaymentMethod, type Terminal, type World } from './world.js';
 
-/** 0 genuine, 1 amount above threshold, 2 compromised terminal, 3 compromised card. */
-export type FraudScenario = 0 | 1 | 2 | 3;
+/** 0 genuine, 1 amount above threshold, 2 compromised terminal, 3 compromised card, 4 card testing (drift). */
+export type FraudScenario = 0 | 1 | 2 | 3 | 4;
 
 export interface TransactionEvent {
   kind: 'transaction';
@@ -120,6 +125,8 @@ interface Draft {
   customer: Customer;
   terminal: number;
   amountMinor: number;
+  /** Set on card-testing transactions only (drift.ts): their payment method, drawn with the attack. */
+  cardTesting?: PaymentMethod;
 }
 
 /** Generates one day at a time, carrying the active compromises from day to day. */
@@ -128,6 +135,7 @@ class DayGenerator {
   private readonly attrRng: Rng;
   private readonly fraudRng: Rng;
   private readonly compromises: Compromises;
+  private readonly cardTesting: CardTesting | undefined;
   private seq = 0;
 
   constructor(private readonly o: ResolvedSimulationOptions, private readonly world: World) {
@@ -135,6 +143,8 @@ class DayGenerator {
     this.attrRng = new Rng(o.seed, STREAMS.transactionAttributes);
     this.fraudRng = new Rng(o.seed, STREAMS.fraud);
     this.compromises = new Compromises(o.terminalCompromiseDays, o.customerCompromiseDays);
+    const cardTesting = o.drift?.cardTesting;
+    this.cardTesting = cardTesting && new CardTesting(o.seed, cardTesting, world);
   }
 
   /** The day's transactions, labelled, in eventTime order. */
@@ -146,15 +156,17 @@ class DayGenerator {
       fraudRng.sampleIndices(world.terminals.length, o.compromisedTerminalsPerDay),
       fraudRng.sampleIndices(world.customers.length, o.compromisedCustomersPerDay),
     );
-    const drafts = this.draw();
+    const drafts = this.draw(amountFactor(o.drift, day));
+    // Attacks go after the customers' drafts, so at an equal second the handbook's come first.
+    if (this.cardTesting) drafts.push(...this.cardTesting.day(day));
     // Stable sort: equal seconds keep customer order, then per-customer draw order.
     drafts.sort((a, b) => a.second - b.second);
     const dayStartMs = o.startMs + day * DAY_MS;
     return drafts.map((d) => this.finish(d, dayStartMs));
   }
 
-  /** The handbook's per-customer, per-day draws. */
-  private draw(): Draft[] {
+  /** The handbook's per-customer, per-day draws; `inflation` multiplies amounts (drift, else 1). */
+  private draw(inflation: number): Draft[] {
     const rng = this.txRng;
     const drafts: Draft[] = [];
     for (const customer of this.world.customers) {
@@ -165,8 +177,9 @@ class DayGenerator {
         if (second <= 0 || second >= SECONDS_PER_DAY) continue;
         let amount = rng.normal(customer.meanAmount, customer.stdAmount);
         if (amount < 0) amount = rng.uniform(0, 2 * customer.meanAmount);
-        // Rounded to cents, as the handbook's np.round(amount, 2).
-        const amountMinor = Math.round(amount * 100);
+        // Rounded to cents, as the handbook's np.round(amount, 2). Inflation scales the draw
+        // itself, before rounding and the fraud rules; x * 1 is exact, so no drift changes nothing.
+        const amountMinor = Math.round(amount * inflation * 100);
         // A customer with no terminal in reach makes no transaction (handbook), but the draws
         // above still happen so the rest of the run does not depend on reachability.
         if (customer.terminals.length === 0) continue;
@@ -176,11 +189,16 @@ class DayGenerator {
     return drafts;
   }
 
-  /** Adds ids and payment attributes, then applies the three fraud scenarios in order. */
+  /**
+   * Adds ids and payment attributes, then applies the three fraud scenarios in order. Card
+   * testing is fraud by construction and skips them: it must not consume the handbook's fraud
+   * draws, or turning it on would relabel other transactions.
+   */
   private finish(d: Draft, dayStartMs: number): TransactionEvent {
     const { o } = this;
     const terminal = this.world.terminals[d.terminal];
     if (!terminal) throw new Error(`terminal index ${d.terminal} out of range`);
+    if (d.cardTesting) return this.event(d, terminal, dayStartMs, d.amountMinor, d.cardTesting, 4);
     let amountMinor = d.amountMinor;
     let scenario: FraudScenario = 0;
     // 1: large amounts (compared in cents, so 220.00 is genuine and 220.01 fraud).
@@ -196,9 +214,12 @@ class DayGenerator {
       }
     }
 
-    const payment = drawPaymentMethod(terminal.kind, this.attrRng);
+    return this.event(d, terminal, dayStartMs, amountMinor, drawPaymentMethod(terminal.kind, this.attrRng), scenario);
+  }
+
+  private event(d: Draft, terminal: Terminal, dayStartMs: number, amountMinor: number, payment: PaymentMethod, scenario: FraudScenario): TransactionEvent {
     const tx: Transaction = {
-      transactionId: `${o.idPrefix}-${String(++this.seq).padStart(9, '0')}`,
+      transactionId: `${this.o.idPrefix}-${String(++this.seq).padStart(9, '0')}`,
       cardToken: d.customer.cardToken,
       terminalId: terminal.terminalId,
       amountMinor,

@@ -1,10 +1,16 @@
 /**
  * The simulator's public entry points: the CLI and tests import from here only.
+ *
+ * Options `drift.cardTesting` and `drift.amountInflation` (drift.ts) make the world drift from
+ * a given day, for monitoring: card-testing attacks (fraud scenario 4) and inflated amounts.
+ * Off by default, and then the stream is exactly the handbook's.
  */
 export { createSimulation, generateAll, simulate } from './generator.js';
 export type { FraudScenario, GeneratedRun, OutcomeEvent, SimEvent, Simulation, TransactionEvent } from './generator.js';
 export { DEFAULT_SIMULATION, resolveSimulationOptions } from './options.js';
 export type { ResolvedSimulationOptions, SimulationOptions } from './options.js';
+export { DEFAULT_AMOUNT_FACTOR, DEFAULT_CARDS_TESTED_PER_DAY } from './drift.js';
+export type { DriftOptions, ResolvedDrift } from './drift.js';
 export {
   buildWorld, cardTokenOf, customerIndexOf, merchantIdOf, terminalIdOf, terminalIndexOf, MERCHANT_CATEGORIES,
 } from './world.js';

@@ -2,6 +2,7 @@
  * Simulation options and their defaults (the handbook's default run, SIMULATION.md).
  * Kept apart from the generator so the CLI can show and validate them without running it.
  */
+import { resolveDrift, type DriftOptions, type ResolvedDrift } from './drift.js';
 
 export interface SimulationOptions {
   /** The one seed every random draw derives from. Default 0. */
@@ -40,12 +41,16 @@ export interface SimulationOptions {
   flushOutcomes?: boolean;
   /** Transaction ids are `<idPrefix>-<9-digit sequence>`. Default 'tx'. */
   idPrefix?: string;
+  /** Changes of the world from a given day (drift.ts): card testing, amount inflation. Default none. */
+  drift?: DriftOptions;
 }
 
-export type ResolvedSimulationOptions = Required<Omit<SimulationOptions, 'startDate'>> & {
+export type ResolvedSimulationOptions = Required<Omit<SimulationOptions, 'startDate' | 'drift'>> & {
   /** Epoch ms of the first day's midnight (UTC). */
   startMs: number;
   labelDelayMs: number;
+  /** Absent when the world does not drift, so a stationary run's resolved options are unchanged. */
+  drift?: ResolvedDrift;
 };
 
 export const DEFAULT_SIMULATION = {
@@ -103,8 +108,11 @@ export function resolveSimulationOptions(opts: SimulationOptions = {}): Resolved
     throw new RangeError('simulation option idPrefix must be 1-32 characters, letters first, then letters, digits, _ . -');
   }
 
-  const { startDate, ...rest } = o;
-  return { ...rest, startMs: parseStartDate(startDate), labelDelayMs: Math.round(o.labelDelayDays * DAY_MS) };
+  const { startDate, drift, ...rest } = o;
+  const resolved: ResolvedSimulationOptions = { ...rest, startMs: parseStartDate(startDate), labelDelayMs: Math.round(o.labelDelayDays * DAY_MS) };
+  const resolvedDrift = resolveDrift(drift, o.customers);
+  if (resolvedDrift) resolved.drift = resolvedDrift;
+  return resolved;
 }
 
 function parseStartDate(value: string | number | Date): number {
@@ -119,6 +127,6 @@ function parseStartDate(value: string | number | Date): number {
 
 /** The simulation's own options that are set: callers may pass a wider object (CLI, publisher options). */
 function ownOptions(obj: SimulationOptions): Partial<SimulationOptions> {
-  const known = new Set(Object.keys(DEFAULT_SIMULATION));
+  const known = new Set([...Object.keys(DEFAULT_SIMULATION), 'drift']);
   return Object.fromEntries(Object.entries(obj).filter(([k, v]) => known.has(k) && v !== undefined)) as Partial<SimulationOptions>;
 }

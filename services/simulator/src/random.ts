@@ -188,4 +188,6 @@ export const STREAMS = {
   transactions: 3,
   transactionAttributes: 4,
   fraud: 5,
+  /** Drift: card-testing attacks (drift.ts), apart so turning them on moves no other draw. */
+  cardTesting: 6,
 } as const;

@@ -5,6 +5,7 @@
  *
  * The cosmetic attributes come from their own random sub-streams and never feed a fraud
  * rule, so they add no signal: the reference features and results stay the handbook's.
+ * (The one exception is opt-in: card-testing drift, drift.ts, happens online.)
  */
 import type { Channel, EntryMode } from '../../common/src/contracts.js';
 import { Rng, STREAMS } from './random.js';

@@ -30,7 +30,7 @@ export interface TransactionOutcome {
   cardToken: string;
   eventTime: number;
   isFraud: boolean;
-  /** Simulator only: 0 genuine, 1 amount > 220, 2 compromised terminal, 3 compromised card. */
+  /** Simulator only: 0 genuine, 1 amount > 220, 2 compromised terminal, 3 compromised card, 4 card testing (drift). */
   fraudScenario: number;
   knownAt: number;
 }

@@ -15,6 +15,8 @@ const schema = z.object({
   FRAUD_TOPIC_SHADOW_DECISIONS: z.string().min(1).default('fraud-shadow-decisions'),
   FRAUD_TOPIC_OUTCOMES: z.string().min(1).default('transaction-outcomes'),
   FRAUD_WIRE_FORMAT: z.enum(['confluent', 'plain']).default('confluent'),
+  /** Where the models' manifests are (their reference histograms are the drift baseline). */
+  FRAUD_MODELS_DIR: z.string().min(1).default('models'),
   /** The embedded store (SQLite): pending decisions, labels and the offsets read. */
   FRAUD_MONITOR_DB: z.string().min(1).default('.cache/monitor/monitor.db'),
   /** Decisions without a label this many days after their event time count as "no label" and leave the store. */
@@ -32,6 +34,7 @@ export interface MonitorConfig {
   readonly topics: { readonly decisions: string; readonly shadowDecisions: string; readonly outcomes: string };
   readonly wireFormat: 'confluent' | 'plain';
   readonly dbPath: string;
+  readonly modelsDir: string;
   readonly labelHorizonMs: number;
   readonly intervalMs: number;
   readonly admin: { readonly host: string; readonly port: number };
@@ -56,6 +59,7 @@ export function loadMonitorConfig(env: Record<string, string | undefined>): Moni
     topics: Object.freeze({ decisions: c.FRAUD_TOPIC_DECISIONS, shadowDecisions: c.FRAUD_TOPIC_SHADOW_DECISIONS, outcomes: c.FRAUD_TOPIC_OUTCOMES }),
     wireFormat: c.FRAUD_WIRE_FORMAT,
     dbPath: c.FRAUD_MONITOR_DB,
+    modelsDir: c.FRAUD_MODELS_DIR,
     labelHorizonMs: c.FRAUD_LABEL_HORIZON_DAYS * 86_400_000,
     intervalMs: c.FRAUD_MONITOR_INTERVAL_MS,
     admin: Object.freeze({ host: c.FRAUD_MONITOR_ADMIN_HOST, port: c.FRAUD_MONITOR_ADMIN_PORT }),

@@ -12,62 +12,38 @@ import type { Logger } from '../../scorer/src/telemetry/log.js';
 import type { Telemetry } from '../../scorer/src/telemetry/otel.js';
 import type { MonitorConfig } from './config.js';
 import { startFeed, type Feed } from './feed.js';
-import { byModelAndRole, DAY_MS, PERFORMANCE_METRICS, performanceOf, type Performance } from './performance.js';
+import { PERFORMANCE_METRICS } from './performance.js';
+import { referenceLoader } from './references.js';
 import { openStore, type Store } from './store.js';
-
-export const WINDOWS = { '1d': DAY_MS, '7d': 7 * DAY_MS } as const;
-export type WindowName = keyof typeof WINDOWS;
-
-export interface WindowResult {
-  window: WindowName;
-  /** [from, to) in event time, epoch ms. */
-  from: number;
-  to: number;
-  model: { name: string; version: string; digest: string };
-  role: string;
-  performance: Performance;
-}
+import { computeDrift, computeWindows, WINDOWS, type DriftResult, type WindowResult } from './windows.js';
 
 export interface RunningMonitor {
   readonly adminUrl: string;
   readonly feed: Feed;
   readonly store: Store;
   /** The newest computation. */
-  results(): readonly WindowResult[];
+  results(): { performance: readonly WindowResult[]; drift: readonly DriftResult[] };
   /** Recomputes now (also runs every interval). */
-  compute(): readonly WindowResult[];
+  compute(): { performance: readonly WindowResult[]; drift: readonly DriftResult[] };
   stop(): Promise<void>;
 }
 
-/** Realized performance per (model, role) over each window ending at the label frontier. */
-export function computeWindows(store: Store): WindowResult[] {
-  const { labelled } = store.frontiers();
-  if (!labelled) return [];
-  const to = labelled + 1;
-  const models = store.models();
-  const out: WindowResult[] = [];
-  for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
-    const from = to - length;
-    for (const g of byModelAndRole(store.decisionsBetween(from, to)).values()) {
-      out.push({ window, from, to, model: models.get(g.model)!, role: g.role.toLowerCase(), performance: performanceOf(g.rows) });
-    }
-  }
-  return out;
-}
-
 export async function startMonitor(config: MonitorConfig, log: Logger, telemetry: Telemetry): Promise<RunningMonitor> {
-  const store = openStore(config.dbPath);
+  const referenceOf = referenceLoader(config.modelsDir, (msg) => log.warn(msg));
+  const store = openStore(config.dbPath, referenceOf);
   const kafka = createKafka({ brokers: [...config.brokers], clientId: 'fraudscore-monitor' });
   let results: WindowResult[] = [];
+  let drift: DriftResult[] = [];
   let pruned = 0;
   const compute = () => {
     const started = performance.now();
     results = computeWindows(store);
+    drift = computeDrift(store, referenceOf);
     // Decisions past the label horizon leave the store (with any label): they count as "no label".
     const { decided } = store.frontiers();
     if (decided) pruned += store.prune(decided - config.labelHorizonMs - WINDOWS['7d']);
     log.debug({ ms: Math.round(performance.now() - started), groups: results.length }, 'windows computed');
-    return results;
+    return { performance: results, drift };
   };
 
   const meter = telemetry.meter;
@@ -78,6 +54,14 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
           const v = w.performance[metric];
           if (Number.isFinite(v)) r.observe(v, { metric, window: w.window, model: w.model.name, version: w.model.version, role: w.role });
         }
+      }
+    });
+  meter.createObservableGauge('fraudscore_monitor_drift', { description: "Drift of each model version's inputs and score from its training data (the manifest's reference histograms) over the window of whole days ending at the newest decision: measure psi or js (Jensen–Shannon, base 2)" })
+    .addCallback((r) => {
+      for (const d of drift) {
+        const attrs = { window: d.window, model: d.model.name, version: d.model.version, feature: d.feature };
+        r.observe(d.psi, { ...attrs, measure: 'psi' });
+        r.observe(d.js, { ...attrs, measure: 'js' });
       }
     });
   meter.createObservableGauge('fraudscore_monitor_window_decisions', { description: 'Decisions in each window, and how many of them have their label' })
@@ -132,7 +116,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
     adminUrl: admin.url,
     feed: running,
     store,
-    results: () => results,
+    results: () => ({ performance: results, drift }),
     compute,
     async stop() {
       clearInterval(timer);

@@ -18,6 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Decision, ModelRole, Outcome, TransactionOutcome } from '../../common/src/contracts.js';
+import { binOf } from './drift.js';
 
 export const ROLES: readonly ModelRole[] = ['CHAMPION', 'CANARY', 'SHADOW'];
 export const OUTCOMES: readonly Outcome[] = ['ALLOW', 'REVIEW', 'BLOCK'];
@@ -40,6 +41,15 @@ export interface DecisionRow {
   fraud: number | null;
 }
 
+/** A model's reference bin edges (its manifest): one list per feature, in feature order, and the score's. */
+export interface ReferenceEdges {
+  features: readonly (readonly number[])[];
+  score: readonly number[];
+}
+
+/** The score's row in the drift counts (features are 0 … n−1). */
+export const SCORE_FEATURE = -1;
+
 export interface Store {
   /** Writes a batch's decisions and labels and the offsets it ends at, atomically. */
   write(batch: { decisions: readonly Decision[]; labels: readonly TransactionOutcome[]; offsets: readonly { topic: string; partition: number; next: bigint }[] }): void;
@@ -51,14 +61,20 @@ export interface Store {
   decisionsBetween(from: number, to: number): DecisionRow[];
   /** Newest event time of any decision, and of any labelled decision (0 when none). */
   frontiers(): { decided: number; labelled: number };
-  /** Deletes decisions and labels with event time before `before`; returns how many decisions went. */
+  /** Live histogram counts of one model over the UTC days [fromDay, toDay): feature → counts per bin. */
+  binCounts(model: number, fromDay: number, toDay: number): Map<number, number[]>;
+  /** Deletes decisions, labels and drift counts with event time before `before`; returns how many decisions went. */
   prune(before: number): number;
   /** Rows and bytes on disk, for the cost per pending decision. */
   size(): { decisions: number; labels: number; bytes: number };
   close(): void;
 }
 
-export function openStore(path: string): Store {
+/**
+ * @param edgesFor the reference edges of a model, to count its inputs and scores into drift
+ *   histograms as decisions are stored (undefined: no drift counts for that model).
+ */
+export function openStore(path: string, edgesFor: (m: ModelKey) => ReferenceEdges | undefined = () => undefined): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
   db.exec(`
@@ -69,6 +85,8 @@ export function openStore(path: string): Store {
     CREATE TABLE IF NOT EXISTS decisions (tx TEXT NOT NULL, role INTEGER NOT NULL, model INTEGER NOT NULL, score REAL NOT NULL, outcome INTEGER NOT NULL, event_time INTEGER NOT NULL, card TEXT NOT NULL, PRIMARY KEY (tx, role)) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS decisions_by_time ON decisions (event_time);
     CREATE TABLE IF NOT EXISTS labels (tx TEXT PRIMARY KEY, fraud INTEGER NOT NULL, known_at INTEGER NOT NULL, event_time INTEGER NOT NULL) WITHOUT ROWID;
+    -- Drift: per model, UTC day, feature (-1: the score) and reference bin, how many decisions fell there.
+    CREATE TABLE IF NOT EXISTS bins (model INTEGER NOT NULL, day INTEGER NOT NULL, feature INTEGER NOT NULL, bin INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (model, day, feature, bin)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS offsets (topic TEXT NOT NULL, partition INTEGER NOT NULL, next INTEGER NOT NULL, PRIMARY KEY (topic, partition)) WITHOUT ROWID;
   `);
   const modelIds = new Map<string, number>();
@@ -78,6 +96,8 @@ export function openStore(path: string): Store {
   const insertModel = db.prepare('INSERT INTO models (name, version, digest) VALUES (?, ?, ?)');
   const insertDecision = db.prepare('INSERT OR IGNORE INTO decisions (tx, role, model, score, outcome, event_time, card) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertLabel = db.prepare('INSERT OR IGNORE INTO labels (tx, fraud, known_at, event_time) VALUES (?, ?, ?, ?)');
+  const addBin = db.prepare('INSERT INTO bins (model, day, feature, bin, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model, day, feature, bin) DO UPDATE SET n = n + excluded.n');
+  const edgesOf = new Map<number, ReferenceEdges | undefined>();
   const upsertOffset = db.prepare('INSERT INTO offsets (topic, partition, next) VALUES (?, ?, ?) ON CONFLICT (topic, partition) DO UPDATE SET next = excluded.next');
   const between: StatementSync = db.prepare(`
     SELECT d.model AS model, d.role AS role, d.score AS score, d.outcome AS outcome, d.event_time AS eventTime, d.card AS card, l.fraud AS fraud
@@ -97,8 +117,29 @@ export function openStore(path: string): Store {
     write({ decisions, labels, offsets }) {
       db.exec('BEGIN');
       try {
+        // Drift counts are summed over the batch in memory and written once per cell; only
+        // decisions actually inserted count (a replayed one is ignored, as its row is).
+        const cells = new Map<string, number>();
+        const count = (model: number, day: number, feature: number, bin: number) => {
+          const key = `${model},${day},${feature},${bin}`;
+          cells.set(key, (cells.get(key) ?? 0) + 1);
+        };
         for (const d of decisions) {
-          insertDecision.run(d.transactionId, ROLES.indexOf(d.role), modelOf(d.model), d.score, OUTCOMES.indexOf(d.decision), d.eventTime, d.cardToken);
+          const model = modelOf(d.model);
+          const inserted = insertDecision.run(d.transactionId, ROLES.indexOf(d.role), model, d.score, OUTCOMES.indexOf(d.decision), d.eventTime, d.cardToken).changes > 0;
+          if (!inserted) continue;
+          if (!edgesOf.has(model)) edgesOf.set(model, edgesFor(d.model));
+          const edges = edgesOf.get(model);
+          if (!edges) continue;
+          const day = Math.floor(d.eventTime / 86_400_000);
+          count(model, day, SCORE_FEATURE, binOf(edges.score, d.score));
+          if (d.features.length === edges.features.length) {
+            for (let f = 0; f < d.features.length; f++) count(model, day, f, binOf(edges.features[f]!, d.features[f]!));
+          }
+        }
+        for (const [key, n] of cells) {
+          const [model, day, feature, bin] = key.split(',').map(Number) as [number, number, number, number];
+          addBin.run(model, day, feature, bin, n);
         }
         for (const l of labels) insertLabel.run(l.transactionId, l.isFraud ? 1 : 0, l.knownAt, l.eventTime);
         for (const o of offsets) upsertOffset.run(o.topic, o.partition, o.next);
@@ -134,11 +175,22 @@ export function openStore(path: string): Store {
       const l = db.prepare('SELECT max(d.event_time) AS t FROM decisions d JOIN labels l ON l.tx = d.tx').get() as { t: number | null };
       return { decided: d.t ?? 0, labelled: l.t ?? 0 };
     },
+    binCounts(model, fromDay, toDay) {
+      const out = new Map<number, number[]>();
+      for (const r of db.prepare('SELECT feature, bin, sum(n) AS n FROM bins WHERE model = ? AND day >= ? AND day < ? GROUP BY feature, bin').all(model, fromDay, toDay) as { feature: number; bin: number; n: number }[]) {
+        let counts = out.get(r.feature);
+        if (!counts) out.set(r.feature, (counts = []));
+        counts[r.bin] = r.n;
+      }
+      for (const counts of out.values()) for (let i = 0; i < counts.length; i++) counts[i] ??= 0;
+      return out;
+    },
     prune(before) {
       db.exec('BEGIN');
       try {
         const gone = Number(db.prepare('DELETE FROM decisions WHERE event_time < ?').run(before).changes);
         db.prepare('DELETE FROM labels WHERE event_time < ?').run(before);
+        db.prepare('DELETE FROM bins WHERE day < ?').run(Math.floor(before / 86_400_000));
         db.exec('COMMIT');
         return gone;
       } catch (err) {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Decision, ModelRole, Outcome, TransactionOutcome } from '../../../services/common/src/contracts.js';
 import { averagePrecision, aucRoc, cardPrecisionAtK } from '../../../services/common/src/ranking-metrics.js';
 import { DAY_MS, performanceOf } from '../../../services/monitor/src/performance.js';
-import { computeWindows } from '../../../services/monitor/src/service.js';
+import { computeWindows } from '../../../services/monitor/src/windows.js';
 import { openStore } from '../../../services/monitor/src/store.js';
 import { simulate } from '../../../services/simulator/src/index.js';
 

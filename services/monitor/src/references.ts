@@ -1,0 +1,46 @@
+/**
+ * A model's drift baseline: the reference histograms its manifest carries (written by the
+ * trainer from its training rows), found in the models folder by name and version and
+ * trusted only when the manifest's sha256 is the digest the decisions name.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { manifestSchema } from '../../scorer/src/model/manifest.js';
+import type { Histogram } from './drift.js';
+import type { ModelKey, ReferenceEdges } from './store.js';
+
+export interface Reference extends ReferenceEdges {
+  names: readonly string[];
+  featureFractions: readonly (readonly number[])[];
+  scoreFractions: readonly number[];
+}
+
+/** Loads (once per model) the reference of a model, or undefined when it has none here. */
+export function referenceLoader(modelsDir: string, warn: (msg: string) => void): (m: ModelKey) => Reference | undefined {
+  const cache = new Map<string, Reference | undefined>();
+  return (m) => {
+    const key = `${m.name}/${m.version}@${m.digest}`;
+    if (cache.has(key)) return cache.get(key);
+    let ref: Reference | undefined;
+    try {
+      const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(modelsDir, m.name, m.version, 'manifest.json'), 'utf8')));
+      const h = manifest.reference_histograms;
+      if (manifest.sha256 !== m.digest) warn(`${m.name}/${m.version}: the manifest in ${modelsDir} is for another artifact (sha256 ${manifest.sha256.slice(0, 12)}, decisions name ${m.digest.slice(0, 12)}); no drift for it`);
+      else if (!h?.score || manifest.features.some((f) => !h.features[f])) warn(`${m.name}/${m.version}: its manifest has no reference histograms for every feature and the score; no drift for it`);
+      else {
+        const features: Histogram[] = manifest.features.map((f) => h.features[f]!);
+        ref = {
+          names: manifest.features,
+          features: features.map((x) => x.edges),
+          featureFractions: features.map((x) => x.fractions),
+          score: h.score.edges,
+          scoreFractions: h.score.fractions,
+        };
+      }
+    } catch (err) {
+      warn(`${m.name}/${m.version}: no manifest readable in ${modelsDir} (${(err as Error).message}); no drift for it`);
+    }
+    cache.set(key, ref);
+    return ref;
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * What the monitor computes every interval, from the store: realized performance per model
+ * version and role over the windows ending at the label frontier, and drift per model version
+ * over the windows ending at the newest decision (drift needs no labels).
+ */
+import { DAY_MS, byModelAndRole, performanceOf, type Performance } from './performance.js';
+import { jensenShannon, psi } from './drift.js';
+import type { Reference } from './references.js';
+import { SCORE_FEATURE, type ModelKey, type Store } from './store.js';
+
+export const WINDOWS = { '1d': DAY_MS, '7d': 7 * DAY_MS } as const;
+export type WindowName = keyof typeof WINDOWS;
+
+export interface WindowResult {
+  window: WindowName;
+  /** [from, to) in event time, epoch ms. */
+  from: number;
+  to: number;
+  model: { name: string; version: string; digest: string };
+  role: string;
+  performance: Performance;
+}
+
+/** Realized performance per (model, role) over each window ending at the label frontier. */
+export function computeWindows(store: Store): WindowResult[] {
+  const { labelled } = store.frontiers();
+  if (!labelled) return [];
+  const to = labelled + 1;
+  const models = store.models();
+  const out: WindowResult[] = [];
+  for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
+    const from = to - length;
+    for (const g of byModelAndRole(store.decisionsBetween(from, to)).values()) {
+      out.push({ window, from, to, model: models.get(g.model)!, role: g.role.toLowerCase(), performance: performanceOf(g.rows) });
+    }
+  }
+  return out;
+}
+
+export interface DriftResult {
+  window: WindowName;
+  model: ModelKey;
+  /** Feature name, or "score". */
+  feature: string;
+  psi: number;
+  js: number;
+  /** Decisions counted. */
+  n: number;
+}
+
+/** PSI and Jensen–Shannon per feature and for the score, per model, over whole UTC days up to the newest decision's. */
+export function computeDrift(store: Store, referenceOf: (m: ModelKey) => Reference | undefined): DriftResult[] {
+  const { decided } = store.frontiers();
+  if (!decided) return [];
+  const toDay = Math.floor(decided / DAY_MS) + 1;
+  const out: DriftResult[] = [];
+  for (const [id, model] of store.models()) {
+    const ref = referenceOf(model);
+    if (!ref) continue;
+    for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
+      const counts = store.binCounts(id, toDay - length / DAY_MS, toDay);
+      for (const [feature, c] of counts) {
+        const fractions = feature === SCORE_FEATURE ? ref.scoreFractions : ref.featureFractions[feature];
+        if (!fractions) continue;
+        out.push({ window, model, feature: feature === SCORE_FEATURE ? 'score' : ref.names[feature]!, psi: psi(fractions, c), js: jensenShannon(fractions, c), n: c.reduce((a, b) => a + b, 0) });
+      }
+    }
+  }
+  return out;
+}

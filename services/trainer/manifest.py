@@ -3,7 +3,9 @@
 The manifest is what the scorer checks before it trusts the bytes (sha256, ordered feature
 list, feature-set version, input/output contract) and what an operator reads to decide on a
 promotion (data, metrics, thresholds, drift references). Artifacts are immutable: an
-existing version is only replaced with an explicit --force.
+existing version is only replaced with an explicit --force. One exception, by design:
+calibrate.py may add or refresh the manifest's `calibration` block (a map the monitor applies
+to the score; the ONNX bytes, their sha256 and every other field stay as they are).
 """
 from __future__ import annotations
 
@@ -35,9 +37,10 @@ def build(
     reference: dict,
     parity: dict,
     timings_s: dict,
+    calibration: dict | None = None,
 ) -> dict:
     """The manifest dict (JSON-ready)."""
-    return {
+    man = {
         "name": name,
         "version": version,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -75,6 +78,33 @@ def build(
         "parity": parity,
         "timings_s": timings_s,
     }
+    return with_calibration(man, calibration) if calibration is not None else man
+
+
+def with_calibration(manifest: dict, calibration: dict) -> dict:
+    """A copy of manifest with `calibration` set: replaced where it is, else placed after
+    `threshold_details` (else at the end). Every other field and the key order stay as they are."""
+    if "calibration" in manifest:
+        return {k: (calibration if k == "calibration" else v) for k, v in manifest.items()}
+    out: dict = {}
+    for k, v in manifest.items():
+        out[k] = v
+        if k == "threshold_details":
+            out["calibration"] = calibration
+    out.setdefault("calibration", calibration)
+    return out
+
+
+def update_calibration(artifact: Path, calibration: dict) -> dict:
+    """Writes `calibration` into <artifact>/manifest.json in place (temp file + rename), leaving
+    every other field (sha256 included) and model.onnx untouched; returns the new manifest."""
+    path = Path(artifact) / "manifest.json"
+    old = json.loads(path.read_text())
+    new = with_calibration(old, calibration)
+    if {k: v for k, v in new.items() if k != "calibration"} != {k: v for k, v in old.items() if k != "calibration"}:
+        raise AssertionError("calibration update would change other manifest fields")
+    _atomic(path, (json.dumps(new, indent=2) + "\n").encode())
+    return new
 
 
 def artifact_dir(models_dir: Path, name: str, version: str) -> Path:
@@ -100,6 +130,11 @@ def write_default(models_dir: Path, name: str, version: str) -> Path:
 
 
 def _atomic(path: Path, data: bytes) -> None:
+    """Readers (the scorer, the CLI) see the old file or the new one, never a partial one:
+    write a temp file beside it, flush it to disk, rename it over the target."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)

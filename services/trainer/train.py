@@ -5,8 +5,9 @@ Why this shape: model choice must never look at the test period. Each family's c
 are fitted on the validation split (default: train 2018-07-11..07-17, 7-day delay, validate
 07-25..07-31, the week before the handbook test week begins) and ranked by Average Precision.
 The winner is refitted on the handbook's training week (07-25..07-31) and evaluated on its
-test week (08-08..08-14); that refit is what ships. Thresholds come from the validation
-model's scores; the default model is the family with the best validation AP.
+test week (08-08..08-14); that refit is what ships. Thresholds and the probability
+calibration (isotonic map in the manifest, for the monitor's performance estimation) come
+from the validation model's scores; the default model is the family with the best validation AP.
 
     PY=$(bash services/trainer/setup.sh)
     $PY services/trainer/train.py --features .cache/features-seed42.csv
@@ -31,6 +32,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import calibration  # noqa: E402
 import export  # noqa: E402
 import histograms  # noqa: E402
 import manifest  # noqa: E402
@@ -125,6 +127,12 @@ def run_family(fam: Family, ds: Dataset, masks: dict, splits: dict, args, data_i
     test_scores = export.onnx_scores(sess, te.X)
     test_metrics = evaluate(test_scores, te)
     chosen["test"] = {k: thresholds.at_threshold(te.fraud, test_scores, chosen[k]) for k in ("review", "block")}
+    # Calibration: fitted on the validation model's scores (as the thresholds), judged on test.
+    cal = calibration.build(
+        val_scores, val_te.fraud, test_scores, te.fraud,
+        thresholds={k: chosen[k] for k in ("review", "block")},
+        fitted_rows={"split": splits["validation"].describe()["test"], "via": "train.py"},
+    )
     parity = export.parity(pipe, sess, np.vstack([tr.X, te.X]))
     train_scores = export.onnx_scores(sess, tr.X)
     print(f"  fit {timings['fit']} s, export {timings['export']} s, {len(model_bytes) / 1e6:.2f} MB, "
@@ -133,6 +141,8 @@ def run_family(fam: Family, ds: Dataset, masks: dict, splits: dict, args, data_i
     print(f"  test AUC {test_metrics['auc_roc']} AP {test_metrics['average_precision']} "
           f"CP@100 {test_metrics['cp100']} | thresholds review {chosen['review']:.4g} block {chosen['block']:.4g}",
           flush=True)
+    print(f"  calibration ({cal['fit']['knots']} knots): test Brier {cal['brier_raw']} -> {cal['brier_calibrated']}, "
+          f"ECE {cal['ece_raw']} -> {cal['ece_calibrated']}", flush=True)
 
     training_data = data_info | {
         "train": splits["test"].describe()["train"],
@@ -152,13 +162,14 @@ def run_family(fam: Family, ds: Dataset, masks: dict, splits: dict, args, data_i
         metrics={"validation": val_metrics, "test": test_metrics},
         chosen_thresholds=chosen,
         reference=histograms.reference(tr.X, FEATURES, train_scores),
-        parity=parity, timings_s=timings,
+        parity=parity, timings_s=timings, calibration=cal,
     )
     out = manifest.write(args.models_dir, man, model_bytes, force=args.force)
     print(f"  wrote {out}", flush=True)
     return {"name": fam.name, "version": args.version, "params": params, "validation": val_metrics,
             "test": test_metrics, "thresholds": {"review": chosen["review"], "block": chosen["block"]},
             "parity_max_abs_diff": parity["max_abs_diff"], "timings_s": timings,
+            "calibration": {k: cal[k] for k in ("brier_raw", "brier_calibrated", "ece_raw", "ece_calibrated")},
             "size_bytes": len(model_bytes), "path": str(out)}
 
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manifestSchema } from '../../scorer/src/model/manifest.js';
+import type { Calibration } from './cbpe.js';
 import type { Histogram } from './drift.js';
 import type { ModelKey, ReferenceEdges } from './store.js';
 
@@ -13,6 +14,19 @@ export interface Reference extends ReferenceEdges {
   names: readonly string[];
   featureFractions: readonly (readonly number[])[];
   scoreFractions: readonly number[];
+  thresholds: { review: number; block: number };
+  /** The trainer's calibration of the raw score (CBPE needs it); undefined: no estimates. */
+  calibration?: Calibration;
+}
+
+/** A manifest's `calibration`, if it is a usable monotone map. */
+function calibrationOf(raw: unknown): Calibration | undefined {
+  const c = raw as { x?: unknown; y?: unknown } | undefined;
+  if (!c || !Array.isArray(c.x) || !Array.isArray(c.y) || c.x.length < 2 || c.x.length !== c.y.length) return undefined;
+  const x = c.x as number[];
+  const y = c.y as number[];
+  const ok = x.every((v, i) => typeof v === 'number' && (i === 0 || v > x[i - 1]!)) && y.every((v, i) => typeof v === 'number' && v >= 0 && v <= 1 && (i === 0 || v >= y[i - 1]!));
+  return ok ? { x, y } : undefined;
 }
 
 /** Loads (once per model) the reference of a model, or undefined when it has none here. */
@@ -35,7 +49,10 @@ export function referenceLoader(modelsDir: string, warn: (msg: string) => void):
           featureFractions: features.map((x) => x.fractions),
           score: h.score.edges,
           scoreFractions: h.score.fractions,
+          thresholds: manifest.thresholds,
+          calibration: calibrationOf((manifest as { calibration?: unknown }).calibration),
         };
+        if (!ref.calibration) warn(`${m.name}/${m.version}: its manifest has no usable calibration; no performance estimates for it (services/trainer/calibrate.py adds one)`);
       }
     } catch (err) {
       warn(`${m.name}/${m.version}: no manifest readable in ${modelsDir} (${(err as Error).message}); no drift for it`);

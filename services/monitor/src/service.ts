@@ -15,7 +15,7 @@ import { startFeed, type Feed } from './feed.js';
 import { PERFORMANCE_METRICS } from './performance.js';
 import { referenceLoader } from './references.js';
 import { openStore, type Store } from './store.js';
-import { computeDrift, computeWindows, WINDOWS, type DriftResult, type WindowResult } from './windows.js';
+import { computeDrift, computeEstimates, computeWindows, WINDOWS, type DriftResult, type EstimateResult, type WindowResult } from './windows.js';
 
 export interface RunningMonitor {
   readonly adminUrl: string;
@@ -34,11 +34,13 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
   const kafka = createKafka({ brokers: [...config.brokers], clientId: 'fraudscore-monitor' });
   let results: WindowResult[] = [];
   let drift: DriftResult[] = [];
+  let estimates: EstimateResult[] = [];
   let pruned = 0;
   const compute = () => {
     const started = performance.now();
     results = computeWindows(store);
     drift = computeDrift(store, referenceOf);
+    estimates = computeEstimates(store, referenceOf);
     // Decisions past the label horizon leave the store (with any label): they count as "no label".
     const { decided } = store.frontiers();
     if (decided) pruned += store.prune(decided - config.labelHorizonMs - WINDOWS['7d']);
@@ -53,6 +55,28 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
         for (const metric of PERFORMANCE_METRICS) {
           const v = w.performance[metric];
           if (Number.isFinite(v)) r.observe(v, { metric, window: w.window, model: w.model.name, version: w.model.version, role: w.role });
+        }
+      }
+    });
+  const ESTIMATED = ['ap', 'precisionReview', 'recallReview', 'precisionBlock', 'recallBlock'] as const;
+  meter.createObservableGauge('fraudscore_monitor_estimated', { description: 'Performance estimated from the scores alone (CBPE, with the manifest calibration): anchor latest is the window ending at the newest decision (labels not mature), matured the one ending at the label frontier' })
+    .addCallback((r) => {
+      for (const e of estimates) {
+        for (const metric of ESTIMATED) {
+          const v = e.estimate[metric];
+          if (Number.isFinite(v)) r.observe(v, { metric, window: e.window, anchor: e.anchor, model: e.model.name, version: e.model.version, role: e.role });
+        }
+      }
+    });
+  meter.createObservableGauge('fraudscore_monitor_estimate_error', { description: 'Estimated minus realized, on the matured windows: how far CBPE was off once the labels came' })
+    .addCallback((r) => {
+      for (const e of estimates) {
+        if (e.anchor !== 'matured') continue;
+        const real = results.find((w) => w.window === e.window && w.role === e.role && w.model.digest === e.model.digest)?.performance;
+        if (!real) continue;
+        for (const metric of ESTIMATED) {
+          const v = e.estimate[metric] - real[metric];
+          if (Number.isFinite(v)) r.observe(v, { metric, window: e.window, model: e.model.name, version: e.model.version, role: e.role });
         }
       }
     });

@@ -4,6 +4,7 @@
  * over the windows ending at the newest decision (drift needs no labels).
  */
 import { DAY_MS, byModelAndRole, performanceOf, type Performance } from './performance.js';
+import { estimate, type Estimate } from './cbpe.js';
 import { jensenShannon, psi } from './drift.js';
 import type { Reference } from './references.js';
 import { SCORE_FEATURE, type ModelKey, type Store } from './store.js';
@@ -63,6 +64,35 @@ export function computeDrift(store: Store, referenceOf: (m: ModelKey) => Referen
         const fractions = feature === SCORE_FEATURE ? ref.scoreFractions : ref.featureFractions[feature];
         if (!fractions) continue;
         out.push({ window, model, feature: feature === SCORE_FEATURE ? 'score' : ref.names[feature]!, psi: psi(fractions, c), js: jensenShannon(fractions, c), n: c.reduce((a, b) => a + b, 0) });
+      }
+    }
+  }
+  return out;
+}
+
+export interface EstimateResult {
+  window: WindowName;
+  /** latest: the window ending at the newest decision (labels not mature); matured: the one ending at the label frontier, where the realized value is known. */
+  anchor: 'latest' | 'matured';
+  model: ModelKey;
+  role: string;
+  estimate: Estimate;
+}
+
+/** CBPE estimates per (model, role), for the newest windows and for the matured ones (to compare with the realized). */
+export function computeEstimates(store: Store, referenceOf: (m: ModelKey) => Reference | undefined): EstimateResult[] {
+  const { decided, labelled } = store.frontiers();
+  const models = store.models();
+  const out: EstimateResult[] = [];
+  const anchors: ['latest' | 'matured', number][] = [['latest', decided], ['matured', labelled]];
+  for (const [anchor, end] of anchors) {
+    if (!end) continue;
+    for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
+      for (const g of byModelAndRole(store.decisionsBetween(end + 1 - length, end + 1)).values()) {
+        const model = models.get(g.model)!;
+        const ref = referenceOf(model);
+        if (!ref?.calibration) continue;
+        out.push({ window, anchor, model, role: g.role.toLowerCase(), estimate: estimate(g.rows.map((r) => r.score), ref.calibration, ref.thresholds) });
       }
     }
   }

@@ -14,6 +14,7 @@ const REF: Reference = {
   featureFractions: [[0.25, 0.25, 0.25, 0.25], [0.25, 0.25, 0.25, 0.25]],
   score: [0.25, 0.5, 0.75],
   scoreFractions: [0.25, 0.25, 0.25, 0.25],
+  thresholds: { review: 0.5, block: 0.9 },
 };
 
 let n = 0;

@@ -15,6 +15,8 @@ export interface Reference extends ReferenceEdges {
   featureFractions: readonly (readonly number[])[];
   scoreFractions: readonly number[];
   thresholds: { review: number; block: number };
+  /** The manifest's validation figures (metrics.validation), for the alerts' comparisons. */
+  validation?: Record<string, unknown>;
   /** The trainer's calibration of the raw score (CBPE needs it); undefined: no estimates. */
   calibration?: Calibration;
 }
@@ -50,6 +52,7 @@ export function referenceLoader(modelsDir: string, warn: (msg: string) => void):
           score: h.score.edges,
           scoreFractions: h.score.fractions,
           thresholds: manifest.thresholds,
+          validation: (manifest.metrics as { validation?: Record<string, unknown> } | undefined)?.validation,
           calibration: calibrationOf((manifest as { calibration?: unknown }).calibration),
         };
         if (!ref.calibration) warn(`${m.name}/${m.version}: its manifest has no usable calibration; no performance estimates for it (services/trainer/calibrate.py adds one)`);

@@ -38,8 +38,10 @@ export function computeWindows(store: Store): WindowResult[] {
   return out;
 }
 
+export type DriftWindow = WindowName | 'prev1d';
+
 export interface DriftResult {
-  window: WindowName;
+  window: DriftWindow;
   model: ModelKey;
   /** Feature name, or "score". */
   feature: string;
@@ -58,8 +60,11 @@ export function computeDrift(store: Store, referenceOf: (m: ModelKey) => Referen
   for (const [id, model] of store.models()) {
     const ref = referenceOf(model);
     if (!ref) continue;
-    for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
-      const counts = store.binCounts(id, toDay - length / DAY_MS, toDay);
+    // 1d and 7d end with the newest day; prev1d is the day before 1d, so an alert can ask for
+    // drift in two consecutive windows.
+    const spans: [DriftWindow, number, number][] = [['1d', toDay - 1, toDay], ['prev1d', toDay - 2, toDay - 1], ['7d', toDay - 7, toDay]];
+    for (const [window, fromDay, untilDay] of spans) {
+      const counts = store.binCounts(id, fromDay, untilDay);
       for (const [feature, c] of counts) {
         const fractions = feature === SCORE_FEATURE ? ref.scoreFractions : ref.featureFractions[feature];
         if (!fractions) continue;

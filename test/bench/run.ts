@@ -72,6 +72,7 @@ import { MODE, NODES, parseArgs, perMode, type ModeKey } from './lib/options.js'
 import { formatProfile, summariseProfile } from './lib/profile.js';
 import { writeOutputs } from './lib/render.js';
 import { stateMemory, type StateResult } from './lib/state-memory.js';
+import { monitorStore, type MonitorStoreResult } from './lib/monitor-store.js';
 import { fmt, fmtInt, median } from './lib/stats.js';
 import { defaultClient, summarise, type Profiles, type Result } from './lib/summary.js';
 import { say, stamp, status } from './lib/ui.js';
@@ -119,6 +120,7 @@ async function main(): Promise<number> {
   const latency: LatencyResult[] = [];
   const profiles: Profiles = {};
   let state: StateResult | undefined;
+  let monitor: MonitorStoreResult | undefined;
   let backlogInfo = { transactions: 0, outcomes: 0, seconds: 0, eps: 0 };
   try {
     // 1. The backlog, once.
@@ -206,6 +208,12 @@ async function main(): Promise<number> {
       say(`bench: [${stamp()}] card state memory with ${fmtInt(opts.stateCards)} cards (test/bench/features-card-memory.ts)`);
       state = await stateMemory(opts.stateCards);
     }
+    if (!ctx.aborted) {
+      monitor = await monitorStore(opts.quick ? 20_000 : 200_000).catch((err: Error) => {
+        say(`bench: monitor store phase failed: ${err.message}`);
+        return undefined;
+      });
+    }
   } finally {
     if (!opts.keepTopics) await deleteTopics(kafka, Object.values(backlogTopics)).catch((err: Error) => say(`bench: could not delete the backlog topics: ${err.message}`));
     await traces.stop().catch(() => {});
@@ -217,7 +225,7 @@ async function main(): Promise<number> {
   }
 
   // 6. Results.
-  const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state);
+  const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state, monitor);
   writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
   await writeOutputs(result, outFile);
   const failedDrains = [...new Set(drains.filter((d) => !d.ok).map((d) => d.mode))];

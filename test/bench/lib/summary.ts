@@ -10,6 +10,7 @@ import { loadConfig } from '../../../services/scorer/src/config.js';
 import type { DrainResult } from './drain.js';
 import type { Broker, TraceBackend } from './infra.js';
 import type { LatencyResult } from './latency.js';
+import type { MonitorStoreResult } from './monitor-store.js';
 import { clientSuffix, KAFKA_CLIENTS, MODE, NODE_MAJOR, NODES, type KafkaClient, type ModeKey, type Options } from './options.js';
 import type { ProfileSummary } from './profile.js';
 import type { StateResult } from './state-memory.js';
@@ -39,6 +40,7 @@ export function summarise(
   latency: LatencyResult[],
   profiles: Profiles,
   state: StateResult | undefined,
+  monitor?: MonitorStoreResult,
 ) {
   const client = defaultClient();
   const sfx = clientSuffix(client);
@@ -207,6 +209,10 @@ export function summarise(
     shadow_eos_eps: eps(`eos-shadow${sfx}`),
     shadow_eos_ratio: eps(`eos-shadow${sfx}`) / eos,
     shadow_eos_cpu_us_per_event: cpuUs(`eos-shadow${sfx}`),
+    // Issue 13: the monitor's store path (decode + store, in process; the Kafka fetch is not included).
+    monitor_eps: monitor?.eps ?? NaN,
+    monitor_eps_scope: 'Avro decode + SQLite store of decisions and outcomes in batches of 500, in process; no Kafka fetch',
+    monitor_bytes_per_pending: monitor?.bytesPerPending ?? NaN,
     // Issue 12: model swaps at 50 % of the sustainable rate (--swap-mode, default eos-rdk).
     swap_mode: opts.swapMode,
     swap_pause_ms: swaps?.pauseMs ?? NaN,
@@ -238,6 +244,8 @@ export function summarise(
       alo_visible_p99_ms_at_50pct: { target: '<= 25 ms (as a read_committed consumer sees it)', value: aloVisibleP99, verdict: verdict(aloVisibleP99, 25, true) },
       eos_visible_p99_ms_at_50pct: { target: '<= 100 ms (as a read_committed consumer sees it)', value: eosVisibleP99, verdict: verdict(eosVisibleP99, 100, true) },
       state_bytes_per_card: { target: '<= 1024 bytes', value: stateBytes, verdict: verdict(stateBytes, 1024, true) },
+      monitor_eps: { target: `>= the scorer's exactly-once throughput (issue 13; scope: ${'decode + store, no Kafka fetch'})`, value: monitor?.eps ?? NaN, verdict: verdict(monitor?.eps ?? NaN, eos, false) },
+      monitor_bytes_per_pending: { target: '<= 100 B per pending decision (issue 13)', value: monitor?.bytesPerPending ?? NaN, verdict: verdict(monitor?.bytesPerPending ?? NaN, 100, true) },
       swap_pause_ms: { target: '<= 50 ms at 50 % load (issue 12)', value: swaps?.pauseMs ?? NaN, verdict: verdict(swaps?.pauseMs ?? NaN, 50, true) },
       shadow_eos_ratio: { target: '>= 0.85 of exactly-once without a shadow (issue 12)', value: eps(`eos-shadow${sfx}`) / eos, verdict: verdict(eps(`eos-shadow${sfx}`) / eos, 0.85, false) },
       tracing_1pct_ratio: { target: '>= 0.95 of tracing off (issue 4)', value: tracedAlo / off, verdict: verdict(tracedAlo / off, 0.95, false) },

@@ -74,6 +74,15 @@ beforeAll(async () => {
 
 const rules = () => ((readYaml(RULES).groups as Obj[]).flatMap((g) => g.rules as Obj[]));
 
+describe('deploy/grafana/dashboards/fraudscore-monitor.json', () => {
+  it('queries only series, labels and values the monitor exposes', () => {
+    const dashboard = readJson('deploy/grafana/dashboards/fraudscore-monitor.json');
+    const exprs = (dashboard.panels as Obj[]).flatMap((p) => ((p.targets as Obj[]) ?? []).map((t) => ({ where: `panel ${String(p.title)}`, expr: String(t.expr) })));
+    expect(exprs.length).toBeGreaterThan(8);
+    expect(exprs.flatMap(({ where, expr }) => problems(expr, catalog).map((p) => `${where}: ${p}`))).toEqual([]);
+  });
+});
+
 describe(RULES, () => {
   it('has the four alerts, each with a severity, a summary and a duration', () => {
     expect(rules().map((r) => r.alert)).toEqual(['FraudscoreInputDrift', 'FraudscoreChampionAccuracyDrop', 'FraudscoreEstimateOff', 'FraudscoreLabelsStalled']);

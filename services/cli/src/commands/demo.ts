@@ -15,9 +15,10 @@ import { acquireBroker } from '../local-broker.js';
 import { percentile, startMonitor, type Monitor } from '../demo/monitor.js';
 import { startScorerChild } from '../scorer-child.js';
 import { lifecycleScenario } from '../demo/lifecycle.js';
+import { addDriftOptions, driftOptions, type DriftCliOptions } from '../sim-options.js';
 import { DEFAULT_TOPIC_PLAN } from './topics.js';
 
-export interface DemoOptions {
+export interface DemoOptions extends DriftCliOptions {
   scenario: 'standard' | 'lifecycle';
   seconds: number;
   rate: number;
@@ -54,7 +55,7 @@ export interface DemoEnd {
 const SCENARIOS = ['standard', 'lifecycle'] as const;
 
 export function registerDemo(program: Command): void {
-  program
+  const demo = program
     .command('demo')
     .description('end to end on a real broker: start Kafka if none is configured, create topics, start the scorer, publish simulated traffic with a few poison records, show live figures')
     .option('--seconds <n>', 'how long to publish', (v) => Number(v), 60)
@@ -65,8 +66,9 @@ export function registerDemo(program: Command): void {
     .option('--poison-every <n>', 'publish one malformed record per n transactions (0: none)', (v) => Number(v), 500)
     .option('--partitions <n>', 'partitions of the transactions topic (when created here)', (v) => Number(v), 4)
     .option('--delivery <mode>', 'exactly-once | at-least-once', 'exactly-once')
-    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit)', 'standard')
-    .action(async (opts: DemoOptions) => {
+    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit)', 'standard');
+  // A drifting world (the simulator's --drift-* options), for watching the monitor react.
+  addDriftOptions(demo).action(async (opts: DemoOptions) => {
       for (const k of ['seconds', 'rate', 'customers', 'terminals', 'partitions'] as const) {
         if (!(opts[k] > 0)) throw new Error(`--${k} must be a positive number`);
       }
@@ -137,7 +139,8 @@ async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: De
   await poisonProducer.connect();
   let poison = 0;
   let lastStats: PublishStats | undefined;
-  const sim = createSimulation({ customers: opts.customers, terminals: opts.terminals, seed: opts.seed });
+  const drift = driftOptions(opts);
+  const sim = createSimulation({ customers: opts.customers, terminals: opts.terminals, seed: opts.seed, ...(drift ? { drift } : {}) });
   const ticker = setInterval(() => lastStats && status(monitor, lastStats, poison, more), 1000);
   const pendingPoison: Promise<unknown>[] = [];
   try {

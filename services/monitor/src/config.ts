@@ -4,7 +4,7 @@
  * naming the variable.
  */
 import { z } from 'zod';
-import { ConfigError } from '../../scorer/src/config.js';
+import { parseEnvironment } from '../../scorer/src/config.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -42,17 +42,7 @@ export interface MonitorConfig {
 }
 
 export function loadMonitorConfig(env: Record<string, string | undefined>): MonitorConfig {
-  const input: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const value = env[key];
-    if (value !== undefined && value !== '') input[key] = value;
-  }
-  input.FRAUD_KAFKA_BROKERS ??= env.KAFKA_BROKERS ?? '';
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-  }
-  const c = parsed.data;
+  const c = parseEnvironment(schema, env);
   return Object.freeze({
     brokers: c.FRAUD_KAFKA_BROKERS.split(','),
     groupId: c.FRAUD_MONITOR_GROUP_ID,

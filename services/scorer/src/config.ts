@@ -140,22 +140,31 @@ export class ConfigError extends Error {
 }
 
 /**
- * Builds the config from an environment map. KAFKA_BROKERS is accepted as a fallback for
- * FRAUD_KAFKA_BROKERS so the scorer joins the same broker as the tests and the demo.
+ * The variables a schema declares, read from an environment map (empty means unset) and
+ * validated; KAFKA_BROKERS stands in for an unset FRAUD_KAFKA_BROKERS. Throws ConfigError
+ * naming every bad variable. Shared by every service's config (scorer, monitor).
  */
-export function loadConfig(env: Record<string, string | undefined>): ScorerConfig {
+export function parseEnvironment<S extends z.ZodObject<z.ZodRawShape>>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
-  input.FRAUD_KAFKA_BROKERS ??= env.KAFKA_BROKERS ?? '';
+  if ('FRAUD_KAFKA_BROKERS' in schema.shape) input.FRAUD_KAFKA_BROKERS ??= env.KAFKA_BROKERS ?? '';
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  const c = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * Builds the config from an environment map. KAFKA_BROKERS is accepted as a fallback for
+ * FRAUD_KAFKA_BROKERS so the scorer joins the same broker as the tests and the demo.
+ */
+export function loadConfig(env: Record<string, string | undefined>): ScorerConfig {
+  const c = parseEnvironment(schema, env);
   return deepFreeze({
     brokers: c.FRAUD_KAFKA_BROKERS.split(','),
     clientId: c.FRAUD_CLIENT_ID,

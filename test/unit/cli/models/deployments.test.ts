@@ -4,10 +4,11 @@
  * reason) on tampered copies of a real model, while a valid spec passes. Also what `list`,
  * `show` and `status` make of the same copies and reports.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { editManifest, modelVariant } from '../../../helpers/model-variants.js';
 import type { DeploymentSpec, DeploymentStatus, ModelPin } from '../../../../services/common/src/contracts.js';
 import { listModels, showModel } from '../../../../services/cli/src/models/catalog.js';
 import { pinOf, rollbackTarget, verifySpec, type Revision } from '../../../../services/cli/src/models/deployments.js';
@@ -68,17 +69,7 @@ describe('pins and verification on real artifacts', () => {
     return (err as DeploymentRefused).reason;
   };
 
-  /** Copies models/fraud-lr/1.0.0 to <dir>/<name>/1.0.0 and lets `tamper` break it. */
-  function variant(name: string, tamper: (path: string) => void): void {
-    const to = join(dir, name, '1.0.0');
-    cpSync(join('models', 'fraud-lr', '1.0.0'), to, { recursive: true });
-    tamper(to);
-  }
-  const editManifest = (path: string, edit: (m: Record<string, unknown>) => void) => {
-    const m = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-    edit(m);
-    writeFileSync(join(path, 'manifest.json'), JSON.stringify(m));
-  };
+  const variant = (name: string, tamper: (path: string) => void) => modelVariant(dir, name, tamper);
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'fraudscore-cli-deployments-'));

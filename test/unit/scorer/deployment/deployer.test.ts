@@ -2,9 +2,10 @@
  * The deployer against real artifacts (models/) and tampered copies: a valid spec is swapped
  * in whole; each refusal reason leaves the revision in force untouched and is reported.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { editManifest, modelVariant } from '../../../helpers/model-variants.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentSpec, ModelPin } from '../../../../services/common/src/contracts.js';
 import { createPolicy } from '../../../../services/scorer/src/decision/policy.js';
@@ -26,17 +27,7 @@ const spec = (over: Partial<DeploymentSpec>): DeploymentSpec => ({
   champion: pin('fraud-lgbm'), shadow: null, canary: null, policy: 'policy-v1', requestedBy: 't', requestedAt: 0, reason: 'test', restoresRevision: null, ...over,
 });
 
-/** Copies models/fraud-lr/1.0.0 to <dir>/<name>/1.0.0 and lets `tamper` break it. */
-function variant(name: string, tamper: (path: string) => void): void {
-  const to = join(dir, name, '1.0.0');
-  cpSync(join('models', 'fraud-lr', '1.0.0'), to, { recursive: true });
-  tamper(to);
-}
-const editManifest = (path: string, edit: (m: Record<string, unknown>) => void) => {
-  const m = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-  edit(m);
-  writeFileSync(join(path, 'manifest.json'), JSON.stringify(m));
-};
+const variant = (name: string, tamper: (path: string) => void) => modelVariant(dir, name, tamper);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fraudscore-deployer-'));

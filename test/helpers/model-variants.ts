@@ -1,0 +1,17 @@
+/** Broken copies of a shipped model for refusal tests: models/fraud-lr/1.0.0 copied, then tampered with. */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Copies models/fraud-lr/1.0.0 to <dir>/<name>/1.0.0 and lets `tamper` break it. */
+export function modelVariant(dir: string, name: string, tamper: (path: string) => void): void {
+  const to = join(dir, name, '1.0.0');
+  cpSync(join('models', 'fraud-lr', '1.0.0'), to, { recursive: true });
+  tamper(to);
+}
+
+/** Rewrites the manifest of the artifact folder `path` through `edit`. */
+export function editManifest(path: string, edit: (m: Record<string, unknown>) => void): void {
+  const m = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  edit(m);
+  writeFileSync(join(path, 'manifest.json'), JSON.stringify(m));
+}

@@ -1,6 +1,6 @@
 /**
- * Runs the scorer as a child process (its own event loop, as in production), waits until
- * /readyz says ready, and stops it with SIGTERM.
+ * Runs the scorer (or the model monitor) as a child process (its own event loop, as in
+ * production), waits until /readyz says ready, and stops it with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -25,10 +25,20 @@ export async function freePort(): Promise<number> {
 }
 
 /** Same node, same loader flags (tsx when run from source), same CLI entry point. */
-export async function startScorerChild(env: Record<string, string>, logFile: string, readyTimeoutMs = 120_000): Promise<ScorerChild> {
+export function startScorerChild(env: Record<string, string>, logFile: string, readyTimeoutMs = 120_000): Promise<ScorerChild> {
+  return startServiceChild('scorer', 'FRAUD_ADMIN', env, logFile, readyTimeoutMs);
+}
+
+/** `fraudscore monitor` as a child. */
+export function startMonitorChild(env: Record<string, string>, logFile: string, readyTimeoutMs = 60_000): Promise<ScorerChild> {
+  return startServiceChild('monitor', 'FRAUD_MONITOR_ADMIN', env, logFile, readyTimeoutMs);
+}
+
+/** `adminVar`: the prefix of the service's admin HOST and PORT variables. */
+async function startServiceChild(command: 'scorer' | 'monitor', adminVar: string, env: Record<string, string>, logFile: string, readyTimeoutMs: number): Promise<ScorerChild> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'scorer'], {
-    env: { ...process.env, FRAUD_ADMIN_HOST: '127.0.0.1', FRAUD_ADMIN_PORT: String(port), ...env },
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, command], {
+    env: { ...process.env, [`${adminVar}_HOST`]: '127.0.0.1', [`${adminVar}_PORT`]: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile);
@@ -40,7 +50,7 @@ export async function startScorerChild(env: Record<string, string>, logFile: str
   let exitCode: number | null | undefined;
   void exited.then((c) => (exitCode = c));
   for (;;) {
-    if (exitCode !== undefined) throw new Error(`scorer exited with code ${exitCode} before it was ready; see ${logFile}`);
+    if (exitCode !== undefined) throw new Error(`${command} exited with code ${exitCode} before it was ready; see ${logFile}`);
     try {
       const res = await fetch(`${adminUrl}/readyz`);
       if (res.ok) break;
@@ -49,7 +59,7 @@ export async function startScorerChild(env: Record<string, string>, logFile: str
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`scorer not ready after ${readyTimeoutMs} ms; see ${logFile}`);
+      throw new Error(`${command} not ready after ${readyTimeoutMs} ms; see ${logFile}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -15,6 +15,7 @@ import { startFeed, type Feed, type FeedStats } from './feed.js';
 import { registerMonitorMetrics } from './metrics.js';
 import { referenceLoader } from './references.js';
 import { openStore, type Store } from './store.js';
+import type { Computation } from './alerts.js';
 import { computeDrift, computeEstimates, computeWindows, WINDOWS, type DriftResult, type EstimateResult, type WindowResult } from './windows.js';
 
 export interface RunningMonitor {
@@ -22,9 +23,9 @@ export interface RunningMonitor {
   readonly feed: Feed;
   readonly store: Store;
   /** The newest computation. */
-  results(): { performance: readonly WindowResult[]; drift: readonly DriftResult[] };
+  results(): Computation;
   /** Recomputes now (also runs every interval). */
-  compute(): { performance: readonly WindowResult[]; drift: readonly DriftResult[] };
+  compute(): Computation;
   stop(): Promise<void>;
 }
 
@@ -47,7 +48,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
     const { decided } = store.frontiers();
     if (decided) pruned += store.prune(decided - config.labelHorizonMs - WINDOWS['7d']);
     log.debug({ ms: Math.round(performance.now() - started), groups: results.length }, 'windows computed');
-    return { performance: results, drift };
+    return { performance: results, drift, estimates };
   };
 
   registerMonitorMetrics(telemetry.meter, {
@@ -82,7 +83,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
     adminUrl: admin.url,
     feed: running,
     store,
-    results: () => ({ performance: results, drift }),
+    results: () => ({ performance: results, drift, estimates }),
     compute,
     async stop() {
       clearInterval(timer);

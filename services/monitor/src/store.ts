@@ -57,10 +57,13 @@ export interface Store {
   offsets(): Map<string, bigint>;
   /** The models seen, by id. */
   models(): Map<number, ModelKey>;
-  /** Decisions with event time in [from, to), joined with their labels. */
-  decisionsBetween(from: number, to: number): DecisionRow[];
-  /** Newest event time of any decision, and of any labelled decision (0 when none). */
-  frontiers(): { decided: number; labelled: number };
+  /** Decisions with event time in [from, to), joined with their labels (only those known by `asOf`, when given). */
+  decisionsBetween(from: number, to: number, asOf?: number): DecisionRow[];
+  /**
+   * Newest event time of any decision, and of any labelled decision (0 when none); with
+   * `asOf`, as they were at that time: decisions made by then, labels known by then.
+   */
+  frontiers(asOf?: number): { decided: number; labelled: number };
   /** Live histogram counts of one model over the UTC days [fromDay, toDay): feature → counts per bin. */
   binCounts(model: number, fromDay: number, toDay: number): Map<number, number[]>;
   /** Deletes decisions, labels and drift counts with event time before `before`; returns how many decisions went. */
@@ -101,7 +104,7 @@ export function openStore(path: string, edgesFor: (m: ModelKey) => ReferenceEdge
   const upsertOffset = db.prepare('INSERT INTO offsets (topic, partition, next) VALUES (?, ?, ?) ON CONFLICT (topic, partition) DO UPDATE SET next = excluded.next');
   const between: StatementSync = db.prepare(`
     SELECT d.model AS model, d.role AS role, d.score AS score, d.outcome AS outcome, d.event_time AS eventTime, d.card AS card, l.fraud AS fraud
-    FROM decisions d LEFT JOIN labels l ON l.tx = d.tx
+    FROM decisions d LEFT JOIN labels l ON l.tx = d.tx AND l.known_at <= ?
     WHERE d.event_time >= ? AND d.event_time < ?`);
   const modelOf = (m: ModelKey): number => {
     const key = `${m.name}/${m.version}@${m.digest}`;
@@ -163,16 +166,16 @@ export function openStore(path: string, edgesFor: (m: ModelKey) => ReferenceEdge
       }
       return out;
     },
-    decisionsBetween(from, to) {
-      return (between.all(from, to) as { model: number; role: number; score: number; outcome: number; eventTime: number; card: string; fraud: number | null }[]).map((r) => ({
+    decisionsBetween(from, to, asOf = Number.MAX_SAFE_INTEGER) {
+      return (between.all(asOf, from, to) as { model: number; role: number; score: number; outcome: number; eventTime: number; card: string; fraud: number | null }[]).map((r) => ({
         ...r,
         role: ROLES[r.role]!,
         outcome: OUTCOMES[r.outcome]!,
       }));
     },
-    frontiers() {
-      const d = db.prepare('SELECT max(event_time) AS t FROM decisions').get() as { t: number | null };
-      const l = db.prepare('SELECT max(d.event_time) AS t FROM decisions d JOIN labels l ON l.tx = d.tx').get() as { t: number | null };
+    frontiers(asOf = Number.MAX_SAFE_INTEGER) {
+      const d = db.prepare('SELECT max(event_time) AS t FROM decisions WHERE event_time <= ?').get(asOf) as { t: number | null };
+      const l = db.prepare('SELECT max(d.event_time) AS t FROM decisions d JOIN labels l ON l.tx = d.tx WHERE l.known_at <= ? AND d.event_time <= ?').get(asOf, asOf) as { t: number | null };
       return { decided: d.t ?? 0, labelled: l.t ?? 0 };
     },
     binCounts(model, fromDay, toDay) {

@@ -8,6 +8,7 @@ import { estimate, type Estimate } from './cbpe.js';
 import { jensenShannon, psi } from './drift.js';
 import type { Reference } from './references.js';
 import { SCORE_FEATURE, type ModelKey, type Store } from './store.js';
+import { WEEKLY_CYCLE_FEATURES } from '../../scorer/src/features/feature-set.js';
 
 export const WINDOWS = { '1d': DAY_MS, '7d': 7 * DAY_MS } as const;
 export type WindowName = keyof typeof WINDOWS;
@@ -22,16 +23,19 @@ export interface WindowResult {
   performance: Performance;
 }
 
-/** Realized performance per (model, role) over each window ending at the label frontier. */
-export function computeWindows(store: Store): WindowResult[] {
-  const { labelled } = store.frontiers();
+/**
+ * Realized performance per (model, role) over each window ending at the label frontier.
+ * `asOf` (epoch ms): as the monitor saw it then — decisions made and labels known by then.
+ */
+export function computeWindows(store: Store, asOf?: number): WindowResult[] {
+  const { labelled } = store.frontiers(asOf);
   if (!labelled) return [];
   const to = labelled + 1;
   const models = store.models();
   const out: WindowResult[] = [];
   for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
     const from = to - length;
-    for (const g of byModelAndRole(store.decisionsBetween(from, to)).values()) {
+    for (const g of byModelAndRole(store.decisionsBetween(from, to, asOf)).values()) {
       out.push({ window, from, to, model: models.get(g.model)!, role: g.role.toLowerCase(), performance: performanceOf(g.rows) });
     }
   }
@@ -52,8 +56,8 @@ export interface DriftResult {
 }
 
 /** PSI and Jensen–Shannon per feature and for the score, per model, over whole UTC days up to the newest decision's. */
-export function computeDrift(store: Store, referenceOf: (m: ModelKey) => Reference | undefined): DriftResult[] {
-  const { decided } = store.frontiers();
+export function computeDrift(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, asOf?: number): DriftResult[] {
+  const { decided } = store.frontiers(asOf);
   if (!decided) return [];
   const toDay = Math.floor(decided / DAY_MS) + 1;
   const out: DriftResult[] = [];
@@ -67,8 +71,9 @@ export function computeDrift(store: Store, referenceOf: (m: ModelKey) => Referen
       const counts = store.binCounts(id, fromDay, untilDay);
       for (const [feature, c] of counts) {
         const fractions = feature === SCORE_FEATURE ? ref.scoreFractions : ref.featureFractions[feature];
-        if (!fractions) continue;
-        out.push({ window, model, feature: feature === SCORE_FEATURE ? 'score' : ref.names[feature]!, psi: psi(fractions, c), js: jensenShannon(fractions, c), n: c.reduce((a, b) => a + b, 0) });
+        const name = feature === SCORE_FEATURE ? 'score' : ref.names[feature]!;
+        if (!fractions || (window !== '7d' && WEEKLY_CYCLE_FEATURES.has(name))) continue;
+        out.push({ window, model, feature: name, psi: psi(fractions, c), js: jensenShannon(fractions, c), n: c.reduce((a, b) => a + b, 0) });
       }
     }
   }
@@ -85,15 +90,15 @@ export interface EstimateResult {
 }
 
 /** CBPE estimates per (model, role), for the newest windows and for the matured ones (to compare with the realized). */
-export function computeEstimates(store: Store, referenceOf: (m: ModelKey) => Reference | undefined): EstimateResult[] {
-  const { decided, labelled } = store.frontiers();
+export function computeEstimates(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, asOf?: number): EstimateResult[] {
+  const { decided, labelled } = store.frontiers(asOf);
   const models = store.models();
   const out: EstimateResult[] = [];
   const anchors: ['latest' | 'matured', number][] = [['latest', decided], ['matured', labelled]];
   for (const [anchor, end] of anchors) {
     if (!end) continue;
     for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
-      for (const g of byModelAndRole(store.decisionsBetween(end + 1 - length, end + 1)).values()) {
+      for (const g of byModelAndRole(store.decisionsBetween(end + 1 - length, end + 1, asOf)).values()) {
         const model = models.get(g.model)!;
         const ref = referenceOf(model);
         if (!ref?.calibration) continue;

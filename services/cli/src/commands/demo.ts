@@ -8,19 +8,22 @@ import { SERVICE_VERSION } from '../../../scorer/src/version.js';
 import { acquireTracing } from '../local-jaeger.js';
 import { renderPng, writeRunReport } from '../report/index.js';
 import { createKafka, fetchEndOffsets } from '../../../common/src/kafka.js';
-import { ensureTopics, topicSpecs } from '../../../scorer/src/source/topics.js';
-import { createSimulation, publishEvents, type PublishStats } from '../../../simulator/src/index.js';
+import { ensureTopics, topicSpecs, type TopicPlan } from '../../../scorer/src/source/topics.js';
+import { createSimulation, publishEvents, type PublishStats, type SimulationOptions } from '../../../simulator/src/index.js';
 import { POISON_KINDS, poisonRecord } from '../../../simulator/src/poison.js';
 import { acquireBroker } from '../local-broker.js';
 import { percentile, startMonitor, type Monitor } from '../demo/monitor.js';
 import { startScorerChild } from '../scorer-child.js';
 import { lifecycleScenario } from '../demo/lifecycle.js';
+import { driftScenario, DRIFT_MAX_SECONDS, DRIFT_RATE } from '../demo/drift.js';
 import { addDriftOptions, driftOptions, type DriftCliOptions } from '../sim-options.js';
 import { DEFAULT_TOPIC_PLAN } from './topics.js';
 
 export interface DemoOptions extends DriftCliOptions {
-  scenario: 'standard' | 'lifecycle';
+  scenario: 'standard' | 'lifecycle' | 'drift';
   seconds: number;
+  /** Simulated days to publish (undefined: until --seconds end it). */
+  days?: number;
   rate: number;
   customers: number;
   terminals: number;
@@ -35,8 +38,13 @@ export interface DemoOptions extends DriftCliOptions {
  * broker, topics, scorer, traffic and drain; its own topics, work while traffic flows, and end.
  */
 export interface DemoScenario {
-  /** Before the topics are created (`scorerEnv`: what the demo gives the scorer): topics to create besides the standard ones, more scorer environment. */
-  prepare(kafka: Kafka, stamp: string, scorerEnv: Readonly<Record<string, string>>): Promise<{ topics: ITopicConfig[]; env: Record<string, string> }>;
+  /**
+   * Before the topics are created (`scorerEnv`: what the demo gives the scorer): topics to
+   * create besides the standard ones, more scorer environment; `plan`: the run's own topics
+   * instead of the standard ones (a fresh world: no card state or labels of earlier runs);
+   * `simulation`: settings of the simulated world.
+   */
+  prepare(kafka: Kafka, stamp: string, scorerEnv: Readonly<Record<string, string>>): Promise<{ topics: ITopicConfig[]; env: Record<string, string>; plan?: TopicPlan; simulation?: Partial<SimulationOptions> }>;
   /** Runs while traffic is published; never rejects. */
   publishing(adminUrl: string): Promise<void>;
   /** Appended to the live progress line. */
@@ -48,11 +56,14 @@ export interface DemoScenario {
 export interface DemoEnd {
   /** The transactions topic's end offsets before and after publishing: this run's inputs are [start, end). */
   inputs: { start: Map<number, bigint>; end: Map<number, bigint> };
+  /** Decisions read back for this run's inputs, and outcomes published. */
+  scored: number;
+  outcomes: number;
   drained: boolean;
   scorerExit: number | null;
 }
 
-const SCENARIOS = ['standard', 'lifecycle'] as const;
+const SCENARIOS = ['standard', 'lifecycle', 'drift'] as const;
 
 export function registerDemo(program: Command): void {
   const demo = program
@@ -66,15 +77,23 @@ export function registerDemo(program: Command): void {
     .option('--poison-every <n>', 'publish one malformed record per n transactions (0: none)', (v) => Number(v), 500)
     .option('--partitions <n>', 'partitions of the transactions topic (when created here)', (v) => Number(v), 4)
     .option('--delivery <mode>', 'exactly-once | at-least-once', 'exactly-once')
-    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit)', 'standard');
+    .option('--days <n>', 'simulated days to publish (default: as many as --seconds allow; drift: 54)', (v) => Number(v))
+    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit) | drift (a world that drifts mid-run, watched by the model monitor)', 'standard');
   // A drifting world (the simulator's --drift-* options), for watching the monitor react.
   addDriftOptions(demo).action(async (opts: DemoOptions) => {
       for (const k of ['seconds', 'rate', 'customers', 'terminals', 'partitions'] as const) {
         if (!(opts[k] > 0)) throw new Error(`--${k} must be a positive number`);
       }
+      if (opts.days !== undefined && !(Number.isInteger(opts.days) && opts.days > 0)) throw new Error('--days must be a positive whole number');
       if (!SCENARIOS.includes(opts.scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
       if (opts.scenario === 'lifecycle' && opts.delivery !== 'exactly-once') throw new Error('--scenario lifecycle runs exactly-once: its audit counts every duplicate');
-      process.exitCode = await runDemo(opts, opts.scenario === 'lifecycle' ? lifecycleScenario(opts) : undefined);
+      if (opts.scenario === 'drift') {
+        // Weeks of simulated time: published as fast as the scorer takes them, unless asked otherwise.
+        if (demo.getOptionValueSource('rate') === 'default') opts.rate = DRIFT_RATE;
+        if (demo.getOptionValueSource('seconds') === 'default') opts.seconds = DRIFT_MAX_SECONDS;
+      }
+      const scenario = opts.scenario === 'lifecycle' ? lifecycleScenario(opts) : opts.scenario === 'drift' ? driftScenario(opts) : undefined;
+      process.exitCode = await runDemo(opts, scenario);
     });
 }
 
@@ -85,7 +104,6 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
   const broker = acquireBroker();
   console.log(`demo: Kafka at ${broker.brokers.join(',')}${broker.startedHere ? ' (started here)' : ''}; run files in ${runDir}`);
   const kafka = createKafka({ brokers: broker.brokers, clientId: 'fraudscore-demo' });
-  const topics = DEFAULT_TOPIC_PLAN;
   const tracing = acquireTracing();
   console.log(tracing ? `demo: tracing every event to ${tracing.otlpHttp}` : 'demo: no tracing (set FRAUD_OTEL_ENDPOINT, or build the local Jaeger once with `npm run jaeger:up`)');
   const telemetry = tracing ? startTelemetry({ serviceName: 'fraudscore-publisher', serviceVersion: SERVICE_VERSION, endpoint: tracing.otlpHttp, sampleRatio: 1 }) : undefined;
@@ -100,6 +118,8 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
     };
     const extra = await scenario?.prepare(kafka, stamp, scorerEnv);
     Object.assign(scorerEnv, extra?.env);
+    const topics = extra?.plan ?? DEFAULT_TOPIC_PLAN;
+    if (extra?.plan) Object.assign(scorerEnv, topicEnvironment(extra.plan));
     await ensureTopics(kafka, [...topicSpecs(topics, opts.partitions), ...(extra?.topics ?? [])]);
     const startOffsets = await endOffsets(kafka, topics.transactions);
     scorer = await startScorerChild(scorerEnv, join(runDir, 'scorer.log'));
@@ -107,7 +127,7 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
     monitor = await startMonitor(kafka, topics, startOffsets);
 
     const during = scenario?.publishing(scorer.adminUrl);
-    const published = await publishWithPoison(kafka, opts, monitor, telemetry?.tracer, scenario?.progress);
+    const published = await publishWithPoison(kafka, opts, topics, extra?.simulation ?? {}, monitor, telemetry?.tracer, scenario?.progress);
     const inputEnd = scenario && (await endOffsets(kafka, topics.transactions));
     await during;
     const inputs = published.stats.transactions + published.poison;
@@ -123,7 +143,7 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
     if (!drained) console.log(`demo: WARNING ${inputs - monitor.accounted()} inputs without an output after 60 s`);
     if (f.duplicates) console.log(`demo: ${f.duplicates} duplicate outputs (at-least-once redelivery)`);
     console.log(`demo: scorer exited with code ${code}`);
-    if (scenario && inputEnd) return await scenario.finish({ inputs: { start: startOffsets, end: inputEnd }, drained, scorerExit: code });
+    if (scenario && inputEnd) return await scenario.finish({ inputs: { start: startOffsets, end: inputEnd }, scored: f.scored, outcomes: published.stats.outcomes, drained, scorerExit: code });
     console.log(`demo: ${f.scored} events scored, ${f.flagged} flagged, ${f.deadLettered} dead-lettered, p99 ${percentile(f.latenciesMs, 0.99).toFixed(1)} ms`);
     return drained && code === 0 ? 0 : 1;
   } finally {
@@ -134,13 +154,21 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
   }
 }
 
-async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: DemoOptions, monitor: Monitor, tracer?: Tracer, more?: () => string): Promise<{ stats: PublishStats; poison: number }> {
+async function publishWithPoison(
+  kafka: ReturnType<typeof createKafka>,
+  opts: DemoOptions,
+  topics: TopicPlan,
+  simulation: Partial<SimulationOptions>,
+  monitor: Monitor,
+  tracer?: Tracer,
+  more?: () => string,
+): Promise<{ stats: PublishStats; poison: number }> {
   const poisonProducer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await poisonProducer.connect();
   let poison = 0;
   let lastStats: PublishStats | undefined;
   const drift = driftOptions(opts);
-  const sim = createSimulation({ customers: opts.customers, terminals: opts.terminals, seed: opts.seed, ...(drift ? { drift } : {}) });
+  const sim = createSimulation({ customers: opts.customers, terminals: opts.terminals, seed: opts.seed, ...(opts.days ? { days: opts.days } : {}), ...(drift ? { drift } : {}), ...simulation });
   const ticker = setInterval(() => lastStats && status(monitor, lastStats, poison, more), 1000);
   const pendingPoison: Promise<unknown>[] = [];
   try {
@@ -151,7 +179,7 @@ async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: De
         if (e.kind === 'transaction' && opts.poisonEvery > 0 && ++n % opts.poisonEvery === 0) {
           const kind = POISON_KINDS[(n / opts.poisonEvery) % POISON_KINDS.length]!;
           const rec = poisonRecord(kind, { ...e.tx, transactionId: `${e.tx.transactionId}-poison` });
-          pendingPoison.push(poisonProducer.send({ topic: DEFAULT_TOPIC_PLAN.transactions, messages: [rec], acks: -1 }));
+          pendingPoison.push(poisonProducer.send({ topic: topics.transactions, messages: [rec], acks: -1 }));
           poison++;
         }
       }
@@ -160,6 +188,7 @@ async function publishWithPoison(kafka: ReturnType<typeof createKafka>, opts: De
       rate: opts.rate,
       durationMs: opts.seconds * 1000,
       onProgress: (s) => (lastStats = s),
+      topics: { transactions: topics.transactions, outcomes: topics.outcomes },
       tracer,
     });
     await Promise.all(pendingPoison);
@@ -180,6 +209,21 @@ function status(monitor: Monitor, published: PublishStats, poison: number, more?
   const line = `published ${published.transactions + poison} tx | scored ${f.scored} (${rate.toFixed(0)}/s) | flagged ${f.flagged} | dead-lettered ${f.deadLettered} | p50 ${percentile(recent, 0.5).toFixed(1)} ms p99 ${percentile(recent, 0.99).toFixed(1)} ms${more?.() ?? ''}`;
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}`);
   else console.log(line);
+}
+
+/** What tells the scorer to use a plan's topics. */
+function topicEnvironment(plan: TopicPlan): Record<string, string> {
+  return {
+    FRAUD_TOPIC_TRANSACTIONS: plan.transactions,
+    FRAUD_TOPIC_OUTCOMES: plan.outcomes,
+    FRAUD_TOPIC_DECISIONS: plan.decisions,
+    FRAUD_TOPIC_FLAGS: plan.flags,
+    FRAUD_TOPIC_DLQ: plan.dlq,
+    FRAUD_TOPIC_CARD_STATE: plan.cardState,
+    FRAUD_TOPIC_SHADOW_DECISIONS: plan.shadowDecisions,
+    FRAUD_TOPIC_DEPLOYMENTS: plan.deployments,
+    FRAUD_TOPIC_DEPLOYMENT_STATUS: plan.deploymentStatus,
+  };
 }
 
 async function endOffsets(kafka: ReturnType<typeof createKafka>, topic: string): Promise<Map<number, bigint>> {

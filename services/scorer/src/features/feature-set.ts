@@ -27,6 +27,14 @@ export const FEATURE_NAMES = [
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
+/**
+ * Inputs that follow the weekly calendar rather than the world: TX_DURING_WEEKEND is 0 for
+ * every transaction of a Monday and 1 on a Saturday, so one day of it never looks like the
+ * week of training data it is compared with. Drift monitoring judges these over whole weeks
+ * only (services/monitor/src/windows.ts).
+ */
+export const WEEKLY_CYCLE_FEATURES: ReadonlySet<string> = new Set<FeatureName>(['TX_DURING_WEEKEND']);
+
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
 export const HOUR_MS = 3_600_000;

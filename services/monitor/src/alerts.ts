@@ -7,7 +7,7 @@
  */
 import type { Reference } from './references.js';
 import type { ModelKey } from './store.js';
-import type { DriftResult, EstimateResult, WindowResult } from './windows.js';
+import type { Computation } from './windows.js';
 
 export const ALERT_THRESHOLDS = {
   /** FraudscoreInputDrift: PSI above this in the newest day and the day before. */
@@ -16,24 +16,24 @@ export const ALERT_THRESHOLDS = {
   apShareOfValidation: 0.75,
   /** FraudscoreEstimateOff: |estimated − realized| AP over the matured 7-day window above this. */
   estimateError: 0.1,
+  /** FraudscoreDecisionMixShift: the newest day's share of flags or blocks this many times that of the 7 days before (or as many times less)… */
+  decisionShareRatio: 1.5,
+  /** …and a two-proportion z statistic at least this far from 0 (not noise). */
+  decisionShiftZ: 4,
 } as const;
 
-export type AlertRule = 'FraudscoreInputDrift' | 'FraudscoreChampionAccuracyDrop' | 'FraudscoreEstimateOff';
+export type AlertRule = 'FraudscoreInputDrift' | 'FraudscoreDecisionMixShift' | 'FraudscoreChampionAccuracyDrop' | 'FraudscoreEstimateOff';
 
 export interface Alert {
   rule: AlertRule;
   model: ModelKey;
-  /** The input (or "score") for drift, the role for the others. */
+  /** The input (or "score") for drift, "<role> <flagged|block>" for the decision mix, the role for the others. */
   subject: string;
-  /** PSI of the newest day, realized AP, or the estimate's error. */
+  /** PSI of the newest day, the decision share's ratio, realized AP, or the estimate's error. */
   value: number;
 }
 
-export interface Computation {
-  performance: readonly WindowResult[];
-  drift: readonly DriftResult[];
-  estimates: readonly EstimateResult[];
-}
+export type { Computation };
 
 const sameModel = (a: ModelKey, b: ModelKey) => a.name === b.name && a.version === b.version && a.digest === b.digest;
 
@@ -46,6 +46,10 @@ export function firingAlerts(c: Computation, referenceOf: (m: ModelKey) => Refer
     if (before && before.psi > ALERT_THRESHOLDS.psi) out.push({ rule: 'FraudscoreInputDrift', model: d.model, subject: d.feature, value: d.psi });
   }
   out.sort((a, b) => b.value - a.value);
+  for (const s of c.shifts) {
+    const { decisionShareRatio: r, decisionShiftZ: z } = ALERT_THRESHOLDS;
+    if (Math.abs(s.z) >= z && (s.ratio >= r || s.ratio <= 1 / r)) out.push({ rule: 'FraudscoreDecisionMixShift', model: s.model, subject: `${s.role} ${s.outcome}`, value: s.ratio });
+  }
   for (const w of c.performance) {
     if (w.window !== '7d' || w.role !== 'champion') continue;
     const validation = referenceOf(w.model)?.validation?.average_precision;

@@ -4,11 +4,11 @@
  * so a day's view is the one its operators saw, not one improved by labels that came later.
  * For `fraudscore monitor report` and the drift scenario's alert timeline.
  */
-import { firingAlerts, type Alert, type Computation } from './alerts.js';
+import { firingAlerts, type Alert } from './alerts.js';
 import { DAY_MS } from './performance.js';
 import type { Reference } from './references.js';
 import type { ModelKey, Store } from './store.js';
-import { computeDrift, computeEstimates, computeWindows } from './windows.js';
+import { computeAll, type Computation } from './windows.js';
 
 export interface DayView extends Computation {
   /** UTC day (days since the epoch) that just ended. */
@@ -24,7 +24,7 @@ export function dailyHistory(store: Store, referenceOf: (m: ModelKey) => Referen
   for (let day = Math.floor(from / DAY_MS); day <= Math.floor(to / DAY_MS); day++) {
     // The last millisecond of the day: windows end at event times ≤ asOf.
     const asOf = (day + 1) * DAY_MS - 1;
-    const c: Computation = { performance: computeWindows(store, asOf), drift: computeDrift(store, referenceOf, asOf), estimates: computeEstimates(store, referenceOf, asOf) };
+    const c = computeAll(store, referenceOf, asOf);
     out.push({ day, asOf: asOf + 1, ...c, alerts: firingAlerts(c, referenceOf) });
   }
   return out;

@@ -8,13 +8,12 @@ import type { FeedStats } from './feed.js';
 import { PERFORMANCE_METRICS } from './performance.js';
 import type { Reference } from './references.js';
 import type { ModelKey, Store } from './store.js';
-import type { DriftResult, EstimateResult, WindowResult } from './windows.js';
+import type { Computation } from './windows.js';
 
 export interface MonitorSources {
   store: Store;
-  performance(): readonly WindowResult[];
-  estimates(): readonly EstimateResult[];
-  drift(): readonly DriftResult[];
+  /** The newest computation. */
+  computation(): Computation;
   expired(): number;
   records(): FeedStats | undefined;
   reference(m: ModelKey): Reference | undefined;
@@ -26,7 +25,7 @@ const REFERENCE_METRICS = [['ap', 'average_precision'], ['rocAuc', 'auc_roc'], [
 export function registerMonitorMetrics(meter: Meter, src: MonitorSources): void {
   meter.createObservableGauge('fraudscore_monitor_performance', { description: 'Realized performance per model version and role over the window of event time ending at the label frontier: metric is ap, rocAuc, precisionReview, recallReview, precisionBlock, recallBlock, cardPrecision100, flagRate or labelCoverage' })
     .addCallback((r) => {
-      for (const w of src.performance()) {
+      for (const w of src.computation().performance) {
         for (const metric of PERFORMANCE_METRICS) {
           const v = w.performance[metric];
           if (Number.isFinite(v)) r.observe(v, { metric, window: w.window, model: w.model.name, version: w.model.version, role: w.role });
@@ -36,7 +35,7 @@ export function registerMonitorMetrics(meter: Meter, src: MonitorSources): void 
   const ESTIMATED = ['ap', 'precisionReview', 'recallReview', 'precisionBlock', 'recallBlock'] as const;
   meter.createObservableGauge('fraudscore_monitor_estimated', { description: 'Performance estimated from the scores alone (CBPE, with the manifest calibration): anchor latest is the window ending at the newest decision (labels not mature), matured the one ending at the label frontier' })
     .addCallback((r) => {
-      for (const e of src.estimates()) {
+      for (const e of src.computation().estimates) {
         for (const metric of ESTIMATED) {
           const v = e.estimate[metric];
           if (Number.isFinite(v)) r.observe(v, { metric, window: e.window, anchor: e.anchor, model: e.model.name, version: e.model.version, role: e.role });
@@ -45,9 +44,9 @@ export function registerMonitorMetrics(meter: Meter, src: MonitorSources): void 
     });
   meter.createObservableGauge('fraudscore_monitor_estimate_error', { description: 'Estimated minus realized, on the matured windows: how far CBPE was off once the labels came' })
     .addCallback((r) => {
-      for (const e of src.estimates()) {
+      for (const e of src.computation().estimates) {
         if (e.anchor !== 'matured') continue;
-        const real = src.performance().find((w) => w.window === e.window && w.role === e.role && w.model.digest === e.model.digest)?.performance;
+        const real = src.computation().performance.find((w) => w.window === e.window && w.role === e.role && w.model.digest === e.model.digest)?.performance;
         if (!real) continue;
         for (const metric of ESTIMATED) {
           const v = e.estimate[metric] - real[metric];
@@ -57,7 +56,7 @@ export function registerMonitorMetrics(meter: Meter, src: MonitorSources): void 
     });
   meter.createObservableGauge('fraudscore_monitor_drift', { description: "Drift of each model version's inputs and score from its training data (the manifest's reference histograms) over the window of whole days ending at the newest decision: measure psi or js (Jensen–Shannon, base 2)" })
     .addCallback((r) => {
-      for (const d of src.drift()) {
+      for (const d of src.computation().drift) {
         const attrs = { window: d.window, model: d.model.name, version: d.model.version, feature: d.feature };
         r.observe(d.psi, { ...attrs, measure: 'psi' });
         r.observe(d.js, { ...attrs, measure: 'js' });
@@ -65,10 +64,19 @@ export function registerMonitorMetrics(meter: Meter, src: MonitorSources): void 
     });
   meter.createObservableGauge('fraudscore_monitor_window_decisions', { description: 'Decisions in each window, and how many of them have their label' })
     .addCallback((r) => {
-      for (const w of src.performance()) {
+      for (const w of src.computation().performance) {
         const attrs = { window: w.window, model: w.model.name, version: w.model.version, role: w.role };
         r.observe(w.performance.decisions, { ...attrs, labelled: 'all' });
         r.observe(w.performance.labelled, { ...attrs, labelled: 'yes' });
+      }
+    });
+  meter.createObservableGauge('fraudscore_monitor_decision_shift', { description: "The newest day's mix of decisions against the 7 days before it, per model version and role: outcome flagged (REVIEW or BLOCK) or block; measure share_1d, share_prev7d, ratio, or z (two-proportion z statistic)" })
+    .addCallback((r) => {
+      for (const s of src.computation().shifts) {
+        const attrs = { outcome: s.outcome, model: s.model.name, version: s.model.version, role: s.role };
+        for (const [measure, v] of [['share_1d', s.share1d], ['share_prev7d', s.sharePrev7d], ['ratio', s.ratio], ['z', s.z]] as const) {
+          if (Number.isFinite(v)) r.observe(v, { ...attrs, measure });
+        }
       }
     });
   meter.createObservableCounter('fraudscore_monitor_expired_decisions', { description: 'Decisions that left the store past the label horizon (FRAUD_LABEL_HORIZON_DAYS) plus the longest window' })

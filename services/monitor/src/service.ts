@@ -15,8 +15,7 @@ import { startFeed, type Feed, type FeedStats } from './feed.js';
 import { registerMonitorMetrics } from './metrics.js';
 import { referenceLoader } from './references.js';
 import { openStore, type Store } from './store.js';
-import type { Computation } from './alerts.js';
-import { computeDrift, computeEstimates, computeWindows, WINDOWS, type DriftResult, type EstimateResult, type WindowResult } from './windows.js';
+import { computeAll, WINDOWS, type Computation } from './windows.js';
 
 export interface RunningMonitor {
   readonly adminUrl: string;
@@ -33,29 +32,23 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
   const referenceOf = referenceLoader(config.modelsDir, (msg) => log.warn(msg));
   const store = openStore(config.dbPath, referenceOf);
   const kafka = createKafka({ brokers: [...config.brokers], clientId: 'fraudscore-monitor' });
-  let results: WindowResult[] = [];
-  let drift: DriftResult[] = [];
-  let estimates: EstimateResult[] = [];
+  let latest: Computation = { performance: [], drift: [], estimates: [], shifts: [] };
   let pruned = 0;
   // Filled once the feed runs: metrics are registered before, to serve /metrics meanwhile.
   const feedStats: { current?: FeedStats } = {};
   const compute = () => {
     const started = performance.now();
-    results = computeWindows(store);
-    drift = computeDrift(store, referenceOf);
-    estimates = computeEstimates(store, referenceOf);
+    latest = computeAll(store, referenceOf);
     // Decisions past the label horizon leave the store (with any label): they count as "no label".
     const { decided } = store.frontiers();
     if (decided) pruned += store.prune(decided - config.labelHorizonMs - WINDOWS['7d']);
-    log.debug({ ms: Math.round(performance.now() - started), groups: results.length }, 'windows computed');
-    return { performance: results, drift, estimates };
+    log.debug({ ms: Math.round(performance.now() - started), groups: latest.performance.length }, 'windows computed');
+    return latest;
   };
 
   registerMonitorMetrics(telemetry.meter, {
     store,
-    performance: () => results,
-    estimates: () => estimates,
-    drift: () => drift,
+    computation: () => latest,
     expired: () => pruned,
     records: () => feedStats.current,
     reference: referenceOf,
@@ -83,7 +76,7 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
     adminUrl: admin.url,
     feed: running,
     store,
-    results: () => ({ performance: results, drift, estimates }),
+    results: () => latest,
     compute,
     async stop() {
       clearInterval(timer);

@@ -64,6 +64,8 @@ export interface Store {
    * `asOf`, as they were at that time: decisions made by then, labels known by then.
    */
   frontiers(asOf?: number): { decided: number; labelled: number };
+  /** Decisions per model, role and outcome with event time in [from, to). */
+  outcomeCounts(from: number, to: number): { model: number; role: ModelRole; outcome: Outcome; n: number }[];
   /** Live histogram counts of one model over the UTC days [fromDay, toDay): feature → counts per bin. */
   binCounts(model: number, fromDay: number, toDay: number): Map<number, number[]>;
   /** Deletes decisions, labels and drift counts with event time before `before`; returns how many decisions went. */
@@ -177,6 +179,13 @@ export function openStore(path: string, edgesFor: (m: ModelKey) => ReferenceEdge
       const d = db.prepare('SELECT max(event_time) AS t FROM decisions WHERE event_time <= ?').get(asOf) as { t: number | null };
       const l = db.prepare('SELECT max(d.event_time) AS t FROM decisions d JOIN labels l ON l.tx = d.tx WHERE l.known_at <= ? AND d.event_time <= ?').get(asOf, asOf) as { t: number | null };
       return { decided: d.t ?? 0, labelled: l.t ?? 0 };
+    },
+    outcomeCounts(from, to) {
+      return (db.prepare('SELECT model, role, outcome, count(*) AS n FROM decisions WHERE event_time >= ? AND event_time < ? GROUP BY model, role, outcome').all(from, to) as { model: number; role: number; outcome: number; n: number }[]).map((r) => ({
+        ...r,
+        role: ROLES[r.role]!,
+        outcome: OUTCOMES[r.outcome]!,
+      }));
     },
     binCounts(model, fromDay, toDay) {
       const out = new Map<number, number[]>();

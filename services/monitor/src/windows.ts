@@ -11,6 +11,24 @@ import { SCORE_FEATURE, type ModelKey, type Store } from './store.js';
 import { WEEKLY_CYCLE_FEATURES } from '../../scorer/src/features/feature-set.js';
 
 export const WINDOWS = { '1d': DAY_MS, '7d': 7 * DAY_MS } as const;
+
+/** Everything the monitor computes at one time. */
+export interface Computation {
+  performance: readonly WindowResult[];
+  drift: readonly DriftResult[];
+  estimates: readonly EstimateResult[];
+  shifts: readonly DecisionShift[];
+}
+
+/** The whole computation, now or (`asOf`, epoch ms) as it was then. */
+export function computeAll(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, asOf?: number): Computation {
+  return {
+    performance: computeWindows(store, asOf),
+    drift: computeDrift(store, referenceOf, asOf),
+    estimates: computeEstimates(store, referenceOf, asOf),
+    shifts: computeDecisionShift(store, asOf),
+  };
+}
 export type WindowName = keyof typeof WINDOWS;
 
 export interface WindowResult {
@@ -104,6 +122,64 @@ export function computeEstimates(store: Store, referenceOf: (m: ModelKey) => Ref
         if (!ref?.calibration) continue;
         out.push({ window, anchor, model, role: g.role.toLowerCase(), estimate: estimate(g.rows.map((r) => r.score), ref.calibration, ref.thresholds) });
       }
+    }
+  }
+  return out;
+}
+
+export interface DecisionShift {
+  model: ModelKey;
+  role: string;
+  /** flagged: REVIEW or BLOCK; block: BLOCK alone. */
+  outcome: 'flagged' | 'block';
+  /** Share of the newest day's decisions, and of the 7 days before it. */
+  share1d: number;
+  sharePrev7d: number;
+  /** share1d / sharePrev7d. */
+  ratio: number;
+  /** Two-proportion z statistic of the difference (pooled variance): how surely it is not noise. */
+  z: number;
+  /** Decisions of the newest day. */
+  n: number;
+}
+
+/**
+ * The mix of decisions of the newest day (the one holding the newest decision) against the 7
+ * days before it, per model and role: needs no label and no reference, so it sees within a
+ * day what shifts the scores' tail without moving the inputs' deciles — e.g. card testers'
+ * cash-outs doubling the blocks while the probes hide in the small amounts.
+ */
+export function computeDecisionShift(store: Store, asOf?: number): DecisionShift[] {
+  const { decided } = store.frontiers(asOf);
+  if (!decided) return [];
+  const dayStart = Math.floor(decided / DAY_MS) * DAY_MS;
+  const models = store.models();
+  type Tally = { n: number; flagged: number; block: number };
+  const tally = (from: number, to: number) => {
+    const out = new Map<string, Tally>();
+    for (const r of store.outcomeCounts(from, to)) {
+      const key = `${r.model}|${r.role}`;
+      const t = out.get(key) ?? { n: 0, flagged: 0, block: 0 };
+      t.n += r.n;
+      if (r.outcome !== 'ALLOW') t.flagged += r.n;
+      if (r.outcome === 'BLOCK') t.block += r.n;
+      out.set(key, t);
+    }
+    return out;
+  };
+  const newest = tally(dayStart, Math.min(decided, asOf ?? decided) + 1);
+  const before = tally(dayStart - 7 * DAY_MS, dayStart);
+  const out: DecisionShift[] = [];
+  for (const [key, a] of newest) {
+    const b = before.get(key);
+    if (!b || b.n === 0) continue;
+    const [model, role] = key.split('|') as [string, string];
+    for (const outcome of ['flagged', 'block'] as const) {
+      const p1 = a[outcome] / a.n;
+      const p0 = b[outcome] / b.n;
+      const pooled = (a[outcome] + b[outcome]) / (a.n + b.n);
+      const se = Math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n));
+      out.push({ model: models.get(Number(model))!, role: role.toLowerCase(), outcome, share1d: p1, sharePrev7d: p0, ratio: p0 > 0 ? p1 / p0 : Number.NaN, z: se > 0 ? (p1 - p0) / se : 0, n: a.n });
     }
   }
   return out;

@@ -14,7 +14,8 @@ import type { Decision } from '../../../services/common/src/contracts.js';
 import { registerMonitorMetrics } from '../../../services/monitor/src/metrics.js';
 import { referenceLoader } from '../../../services/monitor/src/references.js';
 import { openStore } from '../../../services/monitor/src/store.js';
-import { computeDrift, computeEstimates, computeWindows } from '../../../services/monitor/src/windows.js';
+import { computeAll } from '../../../services/monitor/src/windows.js';
+import { ALERT_THRESHOLDS } from '../../../services/monitor/src/alerts.js';
 import { problems, type Catalog } from '../cli/report/promql-refs.js';
 import { readJson, readYaml, type Obj } from './support.js';
 
@@ -45,9 +46,7 @@ beforeAll(async () => {
   withEdges.write({ decisions, labels, offsets: [] });
   registerMonitorMetrics(provider.getMeter('fraudscore-monitor'), {
     store: withEdges,
-    performance: () => computeWindows(withEdges),
-    estimates: () => computeEstimates(withEdges, reference),
-    drift: () => computeDrift(withEdges, reference),
+    computation: () => computeAll(withEdges, reference),
     expired: () => 0,
     records: () => ({ decisions: 300, shadowDecisions: 300, outcomes: 200, unreadable: 0 }),
     reference,
@@ -63,7 +62,7 @@ beforeAll(async () => {
       const labelsOf = series.get(s.name) ?? new Set<string>();
       for (const [k, v] of Object.entries(s.labels)) {
         labelsOf.add(k);
-        if (['metric', 'window', 'measure', 'role', 'kind', 'anchor'].includes(k)) values.set(k, (values.get(k) ?? new Set()).add(v));
+        if (['metric', 'window', 'measure', 'role', 'kind', 'anchor', 'outcome'].includes(k)) values.set(k, (values.get(k) ?? new Set()).add(v));
       }
       series.set(s.name, labelsOf);
     }
@@ -84,8 +83,8 @@ describe('deploy/grafana/dashboards/fraudscore-monitor.json', () => {
 });
 
 describe(RULES, () => {
-  it('has the four alerts, each with a severity, a summary and a duration', () => {
-    expect(rules().map((r) => r.alert)).toEqual(['FraudscoreInputDrift', 'FraudscoreChampionAccuracyDrop', 'FraudscoreEstimateOff', 'FraudscoreLabelsStalled']);
+  it('has the five alerts, each with a severity, a summary and a duration', () => {
+    expect(rules().map((r) => r.alert)).toEqual(['FraudscoreInputDrift', 'FraudscoreDecisionMixShift', 'FraudscoreChampionAccuracyDrop', 'FraudscoreEstimateOff', 'FraudscoreLabelsStalled']);
     for (const r of rules()) {
       expect(r.for, String(r.alert)).toMatch(/^\d+[smh]$/);
       expect((r.labels as Obj).severity).toMatch(/^(warning|critical)$/);
@@ -97,6 +96,19 @@ describe(RULES, () => {
     expect(catalog.series.has('fraudscore_monitor_drift')).toBe(true);
     expect(catalog.values.get('window')).toEqual(new Set(['1d', '7d', 'prev1d']));
     expect(rules().flatMap((r) => problems(String(r.expr), catalog).map((p) => `${String(r.alert)}: ${p}`))).toEqual([]);
+  });
+
+  it('uses the thresholds the monitor evaluates itself (monitor/alerts.ts: drift scenario, report)', () => {
+    const expr = (name: string) => String(rules().find((r) => r.alert === name)!.expr);
+    const t = ALERT_THRESHOLDS;
+    expect(expr('FraudscoreInputDrift').match(/> ([\d.]+)/g)).toEqual([`> ${t.psi}`, `> ${t.psi}`]);
+    expect(expr('FraudscoreChampionAccuracyDrop')).toContain(`${t.apShareOfValidation} * max`);
+    expect(expr('FraudscoreEstimateOff')).toMatch(new RegExp(`\\) > ${t.estimateError}\\s*$`));
+    const mix = expr('FraudscoreDecisionMixShift');
+    expect(mix).toContain(`>= ${t.decisionShiftZ}\n`);
+    expect(mix).toContain(`>= ${t.decisionShareRatio}\n`);
+    expect(mix).toContain(`<= 1 / ${t.decisionShareRatio}\n`);
+    expect(catalog.values.get('outcome')).toEqual(new Set(['flagged', 'block']));
   });
 
   it('catches a broken twin (a misspelt metric, a label value that never occurs)', () => {

@@ -3,9 +3,10 @@
  * scorer (decisions carry their inputs) and the model monitor (`fraudscore monitor`, a child
  * process with its own store), with labels published at their knownAt. From day 40 the world
  * drifts: amounts inflate (a covariate shift the inputs show) and card testers attack (a new
- * fraud pattern that only the labels, a week later, reveal). At the end the monitor's store is
- * read back day by day, as its operators would have seen it each evening (monitor/history.ts),
- * and the alert conditions of deploy/prometheus/rules are evaluated on it (monitor/alerts.ts).
+ * fraud pattern the inputs hardly show: the mix of decisions does at once, the labels a week
+ * later). At the end the monitor's store is read back day by day, as its operators would have
+ * seen it each evening (monitor/history.ts), and the alert conditions of
+ * deploy/prometheus/rules are evaluated on it (monitor/alerts.ts).
  *
  * The run has topics of its own (a fresh world: no card state or labels of earlier runs), so
  * the scorer starts cold: its 30-day windows (37 days for the terminals' delayed ones) fill
@@ -13,7 +14,7 @@
  */
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import type { Alert } from '../../../monitor/src/alerts.js';
+import type { Alert, AlertRule } from '../../../monitor/src/alerts.js';
 import { dailyHistory, type DayView } from '../../../monitor/src/history.js';
 import { DAY_MS } from '../../../monitor/src/performance.js';
 import { referenceLoader } from '../../../monitor/src/references.js';
@@ -34,7 +35,7 @@ const DRIFT_FROM_DAY = 40;
 /** The longest look-back of any input (7-day label delay + 30-day terminal window): a cold scorer's inputs are not yet the model's. */
 export const WARM_UP_DAYS = 37;
 /** Without --drift-* options: both kinds from day 40. */
-const DEFAULT_DRIFT: DriftOptions = { amountInflation: { fromDay: DRIFT_FROM_DAY, factor: 1.5 }, cardTesting: { fromDay: DRIFT_FROM_DAY, cardsPerDay: 25 } };
+const DEFAULT_DRIFT: DriftOptions = { amountInflation: { fromDay: DRIFT_FROM_DAY, factor: 1.3 }, cardTesting: { fromDay: DRIFT_FROM_DAY, cardsPerDay: 25 } };
 
 function say(line: string): void {
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}\n`);
@@ -54,7 +55,13 @@ async function monitorFigures(adminUrl: string): Promise<{ decisions: number; ou
   return Number.isFinite(f.decisions) ? f : undefined;
 }
 
-const describe = (a: Alert) => (a.rule === 'FraudscoreInputDrift' ? `${a.subject} PSI ${a.value.toFixed(2)}` : a.rule === 'FraudscoreEstimateOff' ? `${a.subject} AP error ${a.value.toFixed(2)}` : `${a.subject} AP ${a.value.toFixed(3)}`);
+const DESCRIBE: Record<AlertRule, (a: Alert) => string> = {
+  FraudscoreInputDrift: (a) => `${a.subject} PSI ${a.value.toFixed(2)}`,
+  FraudscoreDecisionMixShift: (a) => `${a.subject} share ×${a.value.toFixed(2)} the week before's`,
+  FraudscoreChampionAccuracyDrop: (a) => `${a.subject} AP ${a.value.toFixed(3)}`,
+  FraudscoreEstimateOff: (a) => `${a.subject} AP error ${a.value.toFixed(2)}`,
+};
+const describe = (a: Alert) => DESCRIBE[a.rule](a);
 const championAp = (v: DayView | undefined) => v?.performance.find((w) => w.window === '7d' && w.role === 'champion');
 
 export function driftScenario(opts: DemoOptions): DemoScenario {
@@ -142,7 +149,11 @@ export function driftScenario(opts: DemoOptions): DemoScenario {
       for (const [rule, f] of firstOf) say(`drift:   ${rule} first fires on day ${f.day} (${describe(f.alert)})`);
       say(`drift:   ${falseAlarms.length ? `alerts before the drift on days ${falseAlarms.map(simDay).join(', ')}` : `no alert from day ${WARM_UP_DAYS} until the drift starts on day ${driftDay}`}`);
 
-      const after = history.filter((v) => simDay(v) >= driftDay && v.alerts.length > 0)[0];
+      // The line names the first input-drift alert (its feature and PSI), or else the first alert of any kind.
+      const postDrift = history.filter((v) => simDay(v) >= driftDay);
+      const firstAlert = postDrift.find((v) => v.alerts.length > 0);
+      const inputDrift = postDrift.find((v) => v.alerts.some((a) => a.rule === 'FraudscoreInputDrift'));
+      const shown = inputDrift ? { view: inputDrift, alert: inputDrift.alerts.find((a) => a.rule === 'FraudscoreInputDrift')! } : firstAlert && { view: firstAlert, alert: firstAlert.alerts[0]! };
       const before = [...history].reverse().find((v) => (championAp(v)?.to ?? Infinity) <= sim.startMs + driftDay * DAY_MS);
       const last = history.at(-1);
       const apBefore = championAp(before)?.performance.ap;
@@ -151,9 +162,9 @@ export function driftScenario(opts: DemoOptions): DemoScenario {
       const errorValue = error && apAfter ? error.estimate.ap - apAfter.performance.ap : NaN;
       if (apAfter) say(`drift: champion's 7-day realized AP: before the drift (days ${dayOf(championAp(before)?.from ?? NaN)}–${dayOf((championAp(before)?.to ?? NaN) - 1)}) ${apBefore?.toFixed(3)}, at the end (days ${dayOf(apAfter.from)}–${dayOf(apAfter.to - 1)}, labels known by then) ${apAfter.performance.ap.toFixed(3)}; CBPE estimated ${error?.estimate.ap.toFixed(3)} for the same days`);
       say(`drift: the day-by-day report: npm run fraudscore -- monitor report --db ${dbPath}`);
-      const alertText = after ? `alert ${after.alerts[0]!.rule} at day ${simDay(after)} (${describe(after.alerts[0]!)})` : 'no alert';
+      const alertText = shown ? `alert ${shown.alert.rule} at day ${simDay(shown.view)} (${describe(shown.alert)})` : 'no alert';
       say(`drift: ${alertText}, champion AP before ${apBefore?.toFixed(3) ?? '-'} after ${apAfter?.performance.ap.toFixed(3) ?? '-'}, estimated AP error ${Number.isFinite(errorValue) ? errorValue.toFixed(3) : '-'}`);
-      const detected = after !== undefined && simDay(after) <= driftDay + 2;
+      const detected = firstAlert !== undefined && simDay(firstAlert) <= driftDay + 2;
       return detected && falseAlarms.length === 0 && end.drained && end.scorerExit === 0 && monitorExit === 0 ? 0 : 1;
     },
   };

@@ -15,7 +15,15 @@ const FLOOR = 1e-4;
 export interface Histogram {
   edges: readonly number[];
   fractions: readonly number[];
+  /** The training rows' range (absent in manifests written before it was recorded). */
+  min?: number;
+  max?: number;
 }
+
+/** A reference range [min, max]; values outside it are out of range. */
+export type Range = readonly [number, number];
+
+export const outOfRange = (range: Range | undefined, x: number): boolean => range !== undefined && (x < range[0] || x > range[1]);
 
 /** Bin of x: the number of edges strictly less than x (binary search). */
 export function binOf(edges: readonly number[], x: number): number {

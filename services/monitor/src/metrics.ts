@@ -54,12 +54,13 @@ export function registerMonitorMetrics(meter: Meter, src: MonitorSources): void 
         }
       }
     });
-  meter.createObservableGauge('fraudscore_monitor_drift', { description: "Drift of each model version's inputs and score from its training data (the manifest's reference histograms) over the window of whole days ending at the newest decision: measure psi or js (Jensen–Shannon, base 2)" })
+  meter.createObservableGauge('fraudscore_monitor_drift', { description: "Drift of each model version's inputs and score from its training data (the manifest's reference histograms) over the window of whole days ending at the newest decision: measure psi, js (Jensen–Shannon, base 2) or out_of_range (share of values outside the training rows' range)" })
     .addCallback((r) => {
       for (const d of src.computation().drift) {
         const attrs = { window: d.window, model: d.model.name, version: d.model.version, feature: d.feature };
         r.observe(d.psi, { ...attrs, measure: 'psi' });
         r.observe(d.js, { ...attrs, measure: 'js' });
+        if (Number.isFinite(d.outOfRange)) r.observe(d.outOfRange, { ...attrs, measure: 'out_of_range' });
       }
     });
   meter.createObservableGauge('fraudscore_monitor_window_decisions', { description: 'Decisions in each window, and how many of them have their label' })

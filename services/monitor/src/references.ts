@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manifestSchema } from '../../scorer/src/model/manifest.js';
 import type { Calibration } from './cbpe.js';
-import type { Histogram } from './drift.js';
+import type { Histogram, Range } from './drift.js';
 import type { ModelKey, ReferenceEdges } from './store.js';
 
 export interface Reference extends ReferenceEdges {
@@ -31,6 +31,8 @@ function calibrationOf(raw: unknown): Calibration | undefined {
   return ok ? { x, y } : undefined;
 }
 
+const rangeOf = (h: Histogram): Range | undefined => (h.min !== undefined && h.max !== undefined && h.min <= h.max ? [h.min, h.max] : undefined);
+
 /** Loads (once per model) the reference of a model, or undefined when it has none here. */
 export function referenceLoader(modelsDir: string, warn: (msg: string) => void): (m: ModelKey) => Reference | undefined {
   const cache = new Map<string, Reference | undefined>();
@@ -49,8 +51,10 @@ export function referenceLoader(modelsDir: string, warn: (msg: string) => void):
           names: manifest.features,
           features: features.map((x) => x.edges),
           featureFractions: features.map((x) => x.fractions),
+          featureRanges: features.map(rangeOf),
           score: h.score.edges,
           scoreFractions: h.score.fractions,
+          scoreRange: rangeOf(h.score),
           thresholds: manifest.thresholds,
           validation: (manifest.metrics as { validation?: Record<string, unknown> } | undefined)?.validation,
           calibration: calibrationOf((manifest as { calibration?: unknown }).calibration),

@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Decision, ModelRole, Outcome, TransactionOutcome } from '../../common/src/contracts.js';
-import { binOf } from './drift.js';
+import { binOf, outOfRange, type Range } from './drift.js';
 
 export const ROLES: readonly ModelRole[] = ['CHAMPION', 'CANARY', 'SHADOW'];
 export const OUTCOMES: readonly Outcome[] = ['ALLOW', 'REVIEW', 'BLOCK'];
@@ -41,11 +41,16 @@ export interface DecisionRow {
   fraud: number | null;
 }
 
-/** A model's reference bin edges (its manifest): one list per feature, in feature order, and the score's. */
+/** A model's reference bin edges (its manifest): one list per feature, in feature order, and the score's; and their ranges where known. */
 export interface ReferenceEdges {
   features: readonly (readonly number[])[];
   score: readonly number[];
+  featureRanges?: readonly (Range | undefined)[];
+  scoreRange?: Range;
 }
+
+/** The bin under which a day's out-of-range values are counted (beside, not instead of, their bin). */
+export const OUT_OF_RANGE_BIN = -1;
 
 /** The score's row in the drift counts (features are 0 … n−1). */
 export const SCORE_FEATURE = -1;
@@ -66,8 +71,8 @@ export interface Store {
   frontiers(asOf?: number): { decided: number; labelled: number };
   /** Decisions per model, role and outcome with event time in [from, to). */
   outcomeCounts(from: number, to: number): { model: number; role: ModelRole; outcome: Outcome; n: number }[];
-  /** Live histogram counts of one model over the UTC days [fromDay, toDay): feature → counts per bin. */
-  binCounts(model: number, fromDay: number, toDay: number): Map<number, number[]>;
+  /** Live histogram counts of one model over the UTC days [fromDay, toDay): feature → counts per bin, and values outside the reference range. */
+  binCounts(model: number, fromDay: number, toDay: number): Map<number, { bins: number[]; outOfRange: number }>;
   /** Deletes decisions, labels and drift counts with event time before `before`; returns how many decisions went. */
   prune(before: number): number;
   /** Rows and bytes on disk, for the cost per pending decision. */
@@ -138,8 +143,13 @@ export function openStore(path: string, edgesFor: (m: ModelKey) => ReferenceEdge
           if (!edges) continue;
           const day = Math.floor(d.eventTime / 86_400_000);
           count(model, day, SCORE_FEATURE, binOf(edges.score, d.score));
+          if (outOfRange(edges.scoreRange, d.score)) count(model, day, SCORE_FEATURE, OUT_OF_RANGE_BIN);
           if (d.features.length === edges.features.length) {
-            for (let f = 0; f < d.features.length; f++) count(model, day, f, binOf(edges.features[f]!, d.features[f]!));
+            for (let f = 0; f < d.features.length; f++) {
+              const x = d.features[f]!;
+              count(model, day, f, binOf(edges.features[f]!, x));
+              if (outOfRange(edges.featureRanges?.[f], x)) count(model, day, f, OUT_OF_RANGE_BIN);
+            }
           }
         }
         for (const [key, n] of cells) {
@@ -188,13 +198,14 @@ export function openStore(path: string, edgesFor: (m: ModelKey) => ReferenceEdge
       }));
     },
     binCounts(model, fromDay, toDay) {
-      const out = new Map<number, number[]>();
+      const out = new Map<number, { bins: number[]; outOfRange: number }>();
       for (const r of db.prepare('SELECT feature, bin, sum(n) AS n FROM bins WHERE model = ? AND day >= ? AND day < ? GROUP BY feature, bin').all(model, fromDay, toDay) as { feature: number; bin: number; n: number }[]) {
         let counts = out.get(r.feature);
-        if (!counts) out.set(r.feature, (counts = []));
-        counts[r.bin] = r.n;
+        if (!counts) out.set(r.feature, (counts = { bins: [], outOfRange: 0 }));
+        if (r.bin === OUT_OF_RANGE_BIN) counts.outOfRange = r.n;
+        else counts.bins[r.bin] = r.n;
       }
-      for (const counts of out.values()) for (let i = 0; i < counts.length; i++) counts[i] ??= 0;
+      for (const { bins } of out.values()) for (let i = 0; i < bins.length; i++) bins[i] ??= 0;
       return out;
     },
     prune(before) {

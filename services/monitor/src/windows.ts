@@ -69,6 +69,8 @@ export interface DriftResult {
   feature: string;
   psi: number;
   js: number;
+  /** Share of the decisions whose value lies outside the training rows' range (NaN when the manifest has no range). */
+  outOfRange: number;
   /** Decisions counted. */
   n: number;
 }
@@ -87,11 +89,13 @@ export function computeDrift(store: Store, referenceOf: (m: ModelKey) => Referen
     const spans: [DriftWindow, number, number][] = [['1d', toDay - 1, toDay], ['prev1d', toDay - 2, toDay - 1], ['7d', toDay - 7, toDay]];
     for (const [window, fromDay, untilDay] of spans) {
       const counts = store.binCounts(id, fromDay, untilDay);
-      for (const [feature, c] of counts) {
+      for (const [feature, { bins: c, outOfRange }] of counts) {
         const fractions = feature === SCORE_FEATURE ? ref.scoreFractions : ref.featureFractions[feature];
         const name = feature === SCORE_FEATURE ? 'score' : ref.names[feature]!;
         if (!fractions || (window !== '7d' && WEEKLY_CYCLE_FEATURES.has(name))) continue;
-        out.push({ window, model, feature: name, psi: psi(fractions, c), js: jensenShannon(fractions, c), n: c.reduce((a, b) => a + b, 0) });
+        const n = c.reduce((a, b) => a + b, 0);
+        const hasRange = feature === SCORE_FEATURE ? ref.scoreRange !== undefined : ref.featureRanges?.[feature] !== undefined;
+        out.push({ window, model, feature: name, psi: psi(fractions, c), js: jensenShannon(fractions, c), outOfRange: hasRange && n ? outOfRange / n : Number.NaN, n });
       }
     }
   }

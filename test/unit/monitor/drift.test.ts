@@ -62,6 +62,26 @@ describe('drift measures', () => {
     expect(get('7d', 'f1').n).toBe(800);
     expect(get('7d', 'f1').psi).toBeGreaterThan(0.2);
     expect(get('7d', 'f1').psi).toBeLessThan(get('1d', 'f1').psi);
+    // No ranges in this reference: no out-of-range share, rather than a made-up 0.
+    expect(get('1d', 'f1').outOfRange).toBeNaN();
+    store.close();
+  });
+
+  it('the share outside the training range, per feature and for the score, beside (not instead of) the bins', () => {
+    const ranged: Reference = { ...REF, featureRanges: [[0, 1], [0, 9]], scoreRange: [0, 1] };
+    const store = openStore(':memory:', () => ranged);
+    const rows: Decision[] = [];
+    // day 12: f1 = i/40 = 0 … 9.975 (above 9 for i = 361 … 399: 39 out of range), f0 below 0 for 100, the score inside
+    for (let i = 0; i < 400; i++) rows.push(decision(12, i < 100 ? -1 : 0.5, i / 40, 0.5));
+    store.write({ decisions: rows, labels: [], offsets: [] });
+    store.write({ decisions: rows, labels: [], offsets: [] }); // a replay
+    const drift = computeDrift(store, () => ranged);
+    const get = (feature: string) => drift.find((d) => d.window === '1d' && d.feature === feature)!;
+    expect(get('f1').outOfRange).toBeCloseTo(39 / 400, 12);
+    expect(get('f0').outOfRange).toBeCloseTo(100 / 400, 12);
+    expect(get('score').outOfRange).toBe(0);
+    // The out-of-range values still sit in their open-ended bins: PSI sees every decision.
+    expect(get('f0').n).toBe(400);
     store.close();
   });
 });

@@ -149,11 +149,10 @@ export function driftScenario(opts: DemoOptions): DemoScenario {
       for (const [rule, f] of firstOf) say(`drift:   ${rule} first fires on day ${f.day} (${describe(f.alert)})`);
       say(`drift:   ${falseAlarms.length ? `alerts before the drift on days ${falseAlarms.map(simDay).join(', ')}` : `no alert from day ${WARM_UP_DAYS} until the drift starts on day ${driftDay}`}`);
 
-      // The line names the first input-drift alert (its feature and PSI), or else the first alert of any kind.
-      const postDrift = history.filter((v) => simDay(v) >= driftDay);
-      const firstAlert = postDrift.find((v) => v.alerts.length > 0);
-      const inputDrift = postDrift.find((v) => v.alerts.some((a) => a.rule === 'FraudscoreInputDrift'));
-      const shown = inputDrift ? { view: inputDrift, alert: inputDrift.alerts.find((a) => a.rule === 'FraudscoreInputDrift')! } : firstAlert && { view: firstAlert, alert: firstAlert.alerts[0]! };
+      // The line names the first alert after the drift starts and, as the format asks, that
+      // day's most drifted input and its PSI (the alert's own figure beside it if it is not PSI).
+      const firstAlert = history.find((v) => simDay(v) >= driftDay && v.alerts.length > 0);
+      const topDrift = firstAlert?.drift.filter((d) => d.window === '1d').sort((a, b) => b.psi - a.psi)[0];
       const before = [...history].reverse().find((v) => (championAp(v)?.to ?? Infinity) <= sim.startMs + driftDay * DAY_MS);
       const last = history.at(-1);
       const apBefore = championAp(before)?.performance.ap;
@@ -162,7 +161,9 @@ export function driftScenario(opts: DemoOptions): DemoScenario {
       const errorValue = error && apAfter ? error.estimate.ap - apAfter.performance.ap : NaN;
       if (apAfter) say(`drift: champion's 7-day realized AP: before the drift (days ${dayOf(championAp(before)?.from ?? NaN)}–${dayOf((championAp(before)?.to ?? NaN) - 1)}) ${apBefore?.toFixed(3)}, at the end (days ${dayOf(apAfter.from)}–${dayOf(apAfter.to - 1)}, labels known by then) ${apAfter.performance.ap.toFixed(3)}; CBPE estimated ${error?.estimate.ap.toFixed(3)} for the same days`);
       say(`drift: the day-by-day report: npm run fraudscore -- monitor report --db ${dbPath}`);
-      const alertText = shown ? `alert ${shown.alert.rule} at day ${simDay(shown.view)} (${describe(shown.alert)})` : 'no alert';
+      const first = firstAlert?.alerts[0];
+      const detail = first && (first.rule === 'FraudscoreInputDrift' ? describe(first) : `${topDrift ? `${topDrift.feature} PSI ${topDrift.psi.toFixed(2)}, ` : ''}${describe(first)}`);
+      const alertText = first ? `alert ${first.rule} at day ${simDay(firstAlert)} (${detail})` : 'no alert';
       say(`drift: ${alertText}, champion AP before ${apBefore?.toFixed(3) ?? '-'} after ${apAfter?.performance.ap.toFixed(3) ?? '-'}, estimated AP error ${Number.isFinite(errorValue) ? errorValue.toFixed(3) : '-'}`);
       const detected = firstAlert !== undefined && simDay(firstAlert) <= driftDay + 2;
       return detected && falseAlarms.length === 0 && end.drained && end.scorerExit === 0 && monitorExit === 0 ? 0 : 1;

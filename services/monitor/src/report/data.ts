@@ -35,7 +35,8 @@ export interface PerformanceEntry {
 export interface DriftEntry {
   model: ModelKey;
   /** One per feature and the score, in the reference's order then "score". */
-  features: { feature: string; psi1d: Figure; js1d: Figure; psi7d: Figure; js7d: Figure }[];
+  /** outOfRange1d: share of the day's values outside the training range (null: no range in the manifest). */
+  features: { feature: string; psi1d: Figure; js1d: Figure; psi7d: Figure; js7d: Figure; outOfRange1d: Figure }[];
 }
 
 export interface AlertEntry {
@@ -106,8 +107,8 @@ function driftOfDay(v: DayView, referenceOf: (m: ModelKey) => Reference | undefi
     let m = byModel.get(keyOf(d.model));
     if (!m) byModel.set(keyOf(d.model), (m = { model: plainModel(d.model), rows: new Map() }));
     let row = m.rows.get(d.feature);
-    if (!row) m.rows.set(d.feature, (row = { feature: d.feature, psi1d: null, js1d: null, psi7d: null, js7d: null }));
-    if (d.window === '1d') Object.assign(row, { psi1d: finite(d.psi), js1d: finite(d.js) });
+    if (!row) m.rows.set(d.feature, (row = { feature: d.feature, psi1d: null, js1d: null, psi7d: null, js7d: null, outOfRange1d: null }));
+    if (d.window === '1d') Object.assign(row, { psi1d: finite(d.psi), js1d: finite(d.js), outOfRange1d: finite(d.outOfRange) });
     else Object.assign(row, { psi7d: finite(d.psi), js7d: finite(d.js) });
   }
   return [...byModel.values()].map(({ model, rows }) => {

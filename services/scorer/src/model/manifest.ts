@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 
-const histogram = z.object({ edges: z.array(z.number()), fractions: z.array(z.number()) });
+// min/max: the training rows' range (trainer histograms.py), for the monitor's out-of-range share.
+const histogram = z.object({ edges: z.array(z.number()), fractions: z.array(z.number()), min: z.number().optional(), max: z.number().optional() });
 
 export const manifestSchema = z
   .object({

@@ -5,7 +5,8 @@
  *   eps: decoded + stored records per second (decisions and outcomes; the Kafka fetch is not
  *        included: a bare kafkajs consumer reads ~70,000/s here, see kjs_raw_eps);
  *   bytesPerPending: the store's size on disk per decision, with every decision still waiting
- *        for its label (what issue 13's ≤ 100 B target is about).
+ *        for its label (what issue 13's ≤ 100 B target is about);
+ *   rssMbPerMillionPending: how the process's RSS grows per million pending decisions.
  * Usage: node --import tsx test/bench/monitor-store.ts [transactions]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,16 +42,21 @@ try {
   const store = openStore(join(dir, 'monitor.db'), referenceLoader('models', () => {}));
   const BATCH = 500;
   const started = performance.now();
+  // RSS with half and with all the decisions pending: the difference is what pending decisions
+  // cost in RAM (SQLite keeps them on disk behind a bounded page cache; this checks it).
+  let rssHalf = 0;
   for (let i = 0; i < decisions.length; i += BATCH) {
     store.write({ decisions: decisions.slice(i, i + BATCH).map((b) => codecs.decision.decode(b)), labels: [], offsets: [{ topic: 'd', partition: 0, next: BigInt(i + BATCH) }] });
+    if (!rssHalf && i + BATCH >= decisions.length / 2) rssHalf = process.memoryUsage().rss;
   }
+  const rssFull = process.memoryUsage().rss;
   const pending = store.size();
   for (let i = 0; i < outcomes.length; i += BATCH) {
     store.write({ decisions: [], labels: outcomes.slice(i, i + BATCH).map((b) => codecs.outcome.decode(b)), offsets: [{ topic: 'o', partition: 0, next: BigInt(i + BATCH) }] });
   }
   const seconds = (performance.now() - started) / 1000;
   store.close();
-  console.log(JSON.stringify({ records: decisions.length + outcomes.length, seconds: Number(seconds.toFixed(2)), eps: Math.round((decisions.length + outcomes.length) / seconds), pendingDecisions: pending.decisions, bytesPerPending: Math.round(pending.bytes / pending.decisions) }));
+  console.log(JSON.stringify({ records: decisions.length + outcomes.length, seconds: Number(seconds.toFixed(2)), eps: Math.round((decisions.length + outcomes.length) / seconds), pendingDecisions: pending.decisions, bytesPerPending: Math.round(pending.bytes / pending.decisions), rssMbPerMillionPending: Number((((rssFull - rssHalf) / (pending.decisions / 2)) * 1e6 / 1e6).toFixed(1)) }));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -209,7 +209,7 @@ async function main(): Promise<number> {
       state = await stateMemory(opts.stateCards);
     }
     if (!ctx.aborted) {
-      monitor = await monitorStore(opts.quick ? 20_000 : 200_000).catch((err: Error) => {
+      monitor = await monitorStore(opts.quick ? 20_000 : 200_000, broker.brokers).catch((err: Error) => {
         say(`bench: monitor store phase failed: ${err.message}`);
         return undefined;
       });

@@ -179,11 +179,13 @@ export function openStore(path: string, edgesFor: (m: ModelKey) => ReferenceEdge
       return out;
     },
     decisionsBetween(from, to, asOf = Number.MAX_SAFE_INTEGER) {
-      return (between.all(asOf, from, to) as { model: number; role: number; score: number; outcome: number; eventTime: number; card: string; fraud: number | null }[]).map((r) => ({
-        ...r,
-        role: ROLES[r.role]!,
-        outcome: OUTCOMES[r.outcome]!,
-      }));
+      // Codes to names in place: windows are tens of thousands of rows, read every interval.
+      const rows = between.all(asOf, from, to) as unknown as (Omit<DecisionRow, 'role' | 'outcome'> & { role: number | ModelRole; outcome: number | Outcome })[];
+      for (const r of rows) {
+        r.role = ROLES[r.role as number]!;
+        r.outcome = OUTCOMES[r.outcome as number]!;
+      }
+      return rows as DecisionRow[];
     },
     frontiers(asOf = Number.MAX_SAFE_INTEGER) {
       const d = db.prepare('SELECT max(event_time) AS t FROM decisions WHERE event_time <= ?').get(asOf) as { t: number | null };

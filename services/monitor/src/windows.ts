@@ -7,7 +7,7 @@ import { DAY_MS, byModelAndRole, performanceOf, type Performance } from './perfo
 import { estimate, type Estimate } from './cbpe.js';
 import { jensenShannon, psi } from './drift.js';
 import type { Reference } from './references.js';
-import { SCORE_FEATURE, type ModelKey, type Store } from './store.js';
+import { SCORE_FEATURE, type DecisionRow, type ModelKey, type Store } from './store.js';
 import { WEEKLY_CYCLE_FEATURES } from '../../scorer/src/features/feature-set.js';
 
 export const WINDOWS = { '1d': DAY_MS, '7d': 7 * DAY_MS } as const;
@@ -22,11 +22,30 @@ export interface Computation {
 
 /** The whole computation, now or (`asOf`, epoch ms) as it was then. */
 export function computeAll(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, asOf?: number): Computation {
+  // Realized windows and matured estimates read the same rows: read them once.
+  const rows = windowReader(store, asOf);
   return {
-    performance: computeWindows(store, asOf),
+    performance: computeWindows(store, asOf, rows),
     drift: computeDrift(store, referenceOf, asOf),
-    estimates: computeEstimates(store, referenceOf, asOf),
+    estimates: computeEstimates(store, referenceOf, asOf, rows),
     shifts: computeDecisionShift(store, asOf),
+  };
+}
+
+/** The rows of each window ending at `end` (an event time, included). */
+export type WindowReader = (end: number) => Record<WindowName, DecisionRow[]>;
+
+/** Reads the 7-day window once per end and filters the 1-day one out of it; remembers each end. */
+export function windowReader(store: Store, asOf?: number): WindowReader {
+  const cache = new Map<number, Record<WindowName, DecisionRow[]>>();
+  return (end) => {
+    let rows = cache.get(end);
+    if (!rows) {
+      const to = end + 1;
+      const week = store.decisionsBetween(to - WINDOWS['7d'], to, asOf);
+      cache.set(end, (rows = { '7d': week, '1d': week.filter((r) => r.eventTime >= to - WINDOWS['1d']) }));
+    }
+    return rows;
   };
 }
 export type WindowName = keyof typeof WINDOWS;
@@ -45,7 +64,7 @@ export interface WindowResult {
  * Realized performance per (model, role) over each window ending at the label frontier.
  * `asOf` (epoch ms): as the monitor saw it then — decisions made and labels known by then.
  */
-export function computeWindows(store: Store, asOf?: number): WindowResult[] {
+export function computeWindows(store: Store, asOf?: number, read: WindowReader = windowReader(store, asOf)): WindowResult[] {
   const { labelled } = store.frontiers(asOf);
   if (!labelled) return [];
   const to = labelled + 1;
@@ -53,7 +72,7 @@ export function computeWindows(store: Store, asOf?: number): WindowResult[] {
   const out: WindowResult[] = [];
   for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
     const from = to - length;
-    for (const g of byModelAndRole(store.decisionsBetween(from, to, asOf)).values()) {
+    for (const g of byModelAndRole(read(labelled)[window]).values()) {
       out.push({ window, from, to, model: models.get(g.model)!, role: g.role.toLowerCase(), performance: performanceOf(g.rows) });
     }
   }
@@ -112,15 +131,15 @@ export interface EstimateResult {
 }
 
 /** CBPE estimates per (model, role), for the newest windows and for the matured ones (to compare with the realized). */
-export function computeEstimates(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, asOf?: number): EstimateResult[] {
+export function computeEstimates(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, asOf?: number, read: WindowReader = windowReader(store, asOf)): EstimateResult[] {
   const { decided, labelled } = store.frontiers(asOf);
   const models = store.models();
   const out: EstimateResult[] = [];
   const anchors: ['latest' | 'matured', number][] = [['latest', decided], ['matured', labelled]];
   for (const [anchor, end] of anchors) {
     if (!end) continue;
-    for (const [window, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
-      for (const g of byModelAndRole(store.decisionsBetween(end + 1 - length, end + 1, asOf)).values()) {
+    for (const window of Object.keys(WINDOWS) as WindowName[]) {
+      for (const g of byModelAndRole(read(end)[window]).values()) {
         const model = models.get(g.model)!;
         const ref = referenceOf(model);
         if (!ref?.calibration) continue;

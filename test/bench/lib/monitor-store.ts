@@ -1,4 +1,8 @@
-/** The monitor's store path (issue 13): test/bench/monitor-store.ts in a child process. */
+/**
+ * The monitor (issue 13), each in a child process: its store path alone
+ * (test/bench/monitor-store.ts) and end to end through Kafka with a bare consumer as the
+ * baseline (test/bench/monitor-kafka.ts).
+ */
 import { spawn } from 'node:child_process';
 import { say, stamp } from './ui.js';
 
@@ -8,16 +12,46 @@ export interface MonitorStoreResult {
   eps: number;
   pendingDecisions: number;
   bytesPerPending: number;
+  rssMbPerMillionPending: number;
+  /** End to end through Kafka, when a broker was given. */
+  kafka?: MonitorKafkaResult;
 }
 
-export async function monitorStore(transactions: number): Promise<MonitorStoreResult> {
+export interface MonitorKafkaResult {
+  records: number;
+  seconds: number;
+  eps: number;
+  rawEps: number;
+  ratio: number;
+  storeBytes: number;
+  rssGrowthMb: number;
+  computeMs: number;
+}
+
+export async function monitorStore(transactions: number, brokers?: readonly string[]): Promise<MonitorStoreResult> {
   say(`bench: [${stamp()}] monitor store: ${transactions} decisions and ${transactions} outcomes decoded and stored (test/bench/monitor-store.ts)`);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/bench/monitor-store.ts', String(transactions)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = await childJson<MonitorStoreResult>('test/bench/monitor-store.ts', [String(transactions)]);
+  say(`  monitor store: ${result.eps.toLocaleString('en')} records/s, ${result.bytesPerPending} B on disk per pending decision, RSS +${result.rssMbPerMillionPending} MB per million pending`);
+  if (brokers?.length) {
+    say(`bench: [${stamp()}] monitor via Kafka: ${transactions} decisions with their inputs and ${transactions} outcomes, fetched and stored (test/bench/monitor-kafka.ts)`);
+    const k = await childJson<MonitorKafkaResult>('test/bench/monitor-kafka.ts', [brokers.join(','), String(transactions)]).catch((err: Error) => {
+      say(`  monitor via Kafka failed: ${err.message}`);
+      return undefined;
+    });
+    if (k) {
+      result.kafka = k;
+      say(`  monitor via Kafka: ${k.eps.toLocaleString('en')} records/s (a bare kafkajs consumer: ${k.rawEps.toLocaleString('en')}, ratio ${k.ratio}); one recomputation of the windows ${k.computeMs} ms`);
+    }
+  }
+  return result;
+}
+
+/** Runs a bench script and parses the JSON line it ends with. */
+async function childJson<T>(script: string, args: string[]): Promise<T> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`monitor-store.ts exited with ${code}`);
-  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as MonitorStoreResult;
-  say(`  monitor store: ${result.eps.toLocaleString('en')} records/s, ${result.bytesPerPending} B on disk per pending decision`);
-  return result;
+  if (code !== 0) throw new Error(`${script} exited with ${code}`);
+  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as T;
 }

@@ -3,7 +3,8 @@
  * transactions never count) into the store. Each batch goes into the store in one SQLite
  * transaction with the offset it ends at; on every assignment the consumer seeks to the
  * offsets the store holds, so after a crash it resumes exactly where the store stopped.
- * Kafka's own committed offsets are written too, but only for lag dashboards.
+ * Kafka's own committed offsets are written too, but only for lag dashboards: they are never
+ * read back.
  *
  * One instance reads every partition: a decision (keyed by card) and its outcome (keyed by
  * terminal) land on unrelated partitions, so the join needs both sides in one store.
@@ -42,8 +43,11 @@ export async function startFeed(opts: {
     const stored = store.offsets();
     for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
       for (const partition of partitions) {
-        const next = stored.get(`${topic}/${partition}`);
-        if (next !== undefined) consumer.seek({ topic, partition, offset: next.toString() });
+        // The store decides where to resume, never the group's committed offsets: an empty
+        // (new or deleted) store starts from the earliest record still on the topic (an offset
+        // below it resets to the earliest, as fromBeginning says).
+        const next = stored.get(`${topic}/${partition}`) ?? 0n;
+        consumer.seek({ topic, partition, offset: next.toString() });
       }
     }
   });

@@ -75,6 +75,7 @@ const K8S_KINDS: Record<string, string> = {
   'v1/Secret': `${K8S_BUNDLE}#/kinds/Secret`,
   'v1/Service': `${K8S_BUNDLE}#/kinds/Service`,
   'apps/v1/Deployment': `${K8S_BUNDLE}#/kinds/Deployment`,
+  'apps/v1/StatefulSet': `${K8S_BUNDLE}#/kinds/StatefulSet`,
   'policy/v1/PodDisruptionBudget': `${K8S_BUNDLE}#/kinds/PodDisruptionBudget`,
   'keda.sh/v1alpha1/ScaledObject': 'keda-scaledobject-v1alpha1.json',
 };
@@ -91,13 +92,22 @@ export function validateManifest(doc: Obj): string[] {
 
 // ---- Facts from other files ------------------------------------------------------------------
 
-/** The FRAUD_* names the scorer's config schema declares (parsed from the source text). */
-export function scorerConfigNames(): Set<string> {
-  const text = readText('services/scorer/src/config.ts');
+/**
+ * The FRAUD_* names a service's config schema declares, parsed from the source text (the
+ * schemas are not exported): the keys of its `const schema = z.object({ … });`.
+ */
+function configNames(rel: string): Set<string> {
+  const text = readText(rel);
   const body = /const schema = z\.object\(\{([\s\S]*?)\n\}\);/.exec(text)?.[1];
-  if (!body) throw new Error('config.ts: `const schema = z.object({ … });` not found');
+  if (!body) throw new Error(`${rel}: \`const schema = z.object({ … });\` not found`);
   return new Set([...body.matchAll(/^\s*(FRAUD_[A-Z0-9_]+)\s*:/gm)].map((m) => m[1] as string));
 }
+
+/** The FRAUD_* names the scorer's config schema declares. */
+export const scorerConfigNames = (): Set<string> => configNames('services/scorer/src/config.ts');
+
+/** The FRAUD_* names the model monitor's config schema declares. */
+export const monitorConfigNames = (): Set<string> => configNames('services/monitor/src/config.ts');
 
 /**
  * Partitions the compose init job asks `fraudscore topics` for (its --partitions flag); the

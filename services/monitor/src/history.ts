@@ -18,14 +18,17 @@ export interface DayView extends Computation {
   alerts: Alert[];
 }
 
-/** One view per UTC day from the day of `from` to the day of `to` (epoch ms), both included. */
-export function dailyHistory(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, from: number, to: number): DayView[] {
+/** One view per UTC day from the day of `from` to the day of `to` (epoch ms), both included; `progress` after each. */
+export function dailyHistory(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, from: number, to: number, progress?: (done: number, total: number) => void): DayView[] {
   const out: DayView[] = [];
-  for (let day = Math.floor(from / DAY_MS); day <= Math.floor(to / DAY_MS); day++) {
+  const first = Math.floor(from / DAY_MS);
+  const total = Math.floor(to / DAY_MS) - first + 1;
+  for (let day = first; day < first + total; day++) {
     // The last millisecond of the day: windows end at event times ≤ asOf.
     const asOf = (day + 1) * DAY_MS - 1;
     const c = computeAll(store, referenceOf, asOf);
     out.push({ day, asOf: asOf + 1, ...c, alerts: firingAlerts(c, referenceOf) });
+    progress?.(out.length, total);
   }
   return out;
 }

@@ -69,6 +69,10 @@ export function registerMonitor(program: Command): void {
           to,
           out: opts.out ?? `runs/monitor-report-${stamp}`,
           warn: (msg) => process.stderr.write(`fraudscore monitor report: ${msg}\n`),
+          progress: (done, total) => {
+            if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2Kmonitor report: day ${done} of ${total}${done === total ? '\n' : ''}`);
+            else if (done % 10 === 0 || done === total) process.stderr.write(`monitor report: day ${done} of ${total}\n`);
+          },
         });
         process.stdout.write(`monitor report: ${summary}\nmonitor report: ${html}\nmonitor report: ${json}\n`);
       } catch (err) {

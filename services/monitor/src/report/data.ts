@@ -119,9 +119,9 @@ function driftOfDay(v: DayView, referenceOf: (m: ModelKey) => Reference | undefi
 }
 
 /** The report of the UTC days from the day of `from` to the day of `to` (epoch ms), both included. */
-export function buildReport(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, from: number, to: number): MonitorReport {
+export function buildReport(store: Store, referenceOf: (m: ModelKey) => Reference | undefined, from: number, to: number, progress?: (done: number, total: number) => void): MonitorReport {
   const validationOf = (m: ModelKey) => finite(referenceOf(m)?.validation?.average_precision);
-  const views = dailyHistory(store, referenceOf, from, to);
+  const views = dailyHistory(store, referenceOf, from, to, progress);
   const days: DayReport[] = views.map((v) => ({
     date: isoDay(v.day * DAY_MS),
     performance: performanceOfDay(v, validationOf),

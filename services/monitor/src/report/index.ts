@@ -27,6 +27,8 @@ export interface MonitorReportOptions {
   /** Folder for report.json and report.html (created). */
   out: string;
   warn?: (msg: string) => void;
+  /** After each day is computed (about a second a day on a large store). */
+  progress?: (done: number, total: number) => void;
   now?: Date;
 }
 
@@ -83,7 +85,7 @@ export async function writeMonitorReport(o: MonitorReportOptions): Promise<Monit
     const from = o.from ?? span![0] * DAY_MS;
     const to = o.to ?? span![1] * DAY_MS;
     if (Math.floor(from / DAY_MS) > Math.floor(to / DAY_MS)) throw new ReportInputError(`the period is empty: from ${isoDay(from)} is after to ${isoDay(to)}`);
-    report = buildReport(store, referenceOf, from, to);
+    report = buildReport(store, referenceOf, from, to, o.progress);
   } finally {
     store.close();
   }

@@ -45,6 +45,19 @@ export function driftOptions(o: DriftCliOptions): DriftOptions | undefined {
   return drift.cardTesting || drift.amountInflation ? drift : undefined;
 }
 
+/** The option keys addSimulationOptions adds (commander attribute names). */
+export const SIMULATION_OPTION_KEYS = [
+  'seed', 'customers', 'terminals', 'days', 'startDate',
+  'driftCardTestingFromDay', 'driftCardsPerDay', 'driftAmountInflationFromDay', 'driftAmountFactor',
+] as const;
+
+/** The simulation flags given on the command line (not defaults), as typed: ['--seed', '--days']. */
+export function givenSimulationFlags(cmd: Command): string[] {
+  return SIMULATION_OPTION_KEYS
+    .filter((key) => cmd.getOptionValueSource(key) === 'cli')
+    .map((key) => cmd.options.find((o) => o.attributeName() === key)?.long ?? key);
+}
+
 export function simulationOptions(o: { seed: number; customers?: number; terminals?: number; days?: number; startDate?: string } & DriftCliOptions): SimulationOptions {
   const out: SimulationOptions = { seed: o.seed };
   if (o.customers !== undefined) out.customers = o.customers;

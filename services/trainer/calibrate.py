@@ -41,7 +41,7 @@ import export  # noqa: E402
 import manifest  # noqa: E402
 import predict  # noqa: E402
 import thresholds  # noqa: E402
-from data import Dataset, day_index, load_features_csv  # noqa: E402
+from data import Dataset, InputError, day_index, load_features_csv  # noqa: E402
 from models import FAMILIES, Family  # noqa: E402
 from protocol import Split, evaluate, split_masks  # noqa: E402
 from train import file_sha256, fit_export  # noqa: E402
@@ -154,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(f) for f in folders if not (f / "manifest.json").exists()]
     if missing or not folders:
         sys.exit(f"no artifact at {', '.join(missing) or f'{args.models_dir}/*/{args.version}'}")
-    ds = load_features_csv(args.features)
+    try:
+        ds = load_features_csv(args.features)
+    except InputError as e:  # every problem of the table, as train.py reports them
+        print(e, file=sys.stderr, flush=True)
+        return 2
     data_sha256 = file_sha256(args.features)
     failed = 0
     for name, folder in zip(names, folders):

@@ -3,11 +3,11 @@
 Why numpy and not pandas: the file has one fixed layout (6 id/label columns, then the 15
 model inputs), numpy's C parser reads 1.75 M rows in seconds, and leaving pandas out keeps
 the trainer's dependency set small. The column order is the model-input contract, so a
-header that differs is refused rather than silently reordered.
+header that differs is refused rather than silently reordered. Reading and checking the
+file (header, types, labels, ids) is validate_input.py's job; this module holds the layout.
 """
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -92,47 +92,39 @@ class Dataset:
         }
 
 
-def read_header(path: Path) -> list[str]:
-    with open(path, newline="") as f:
-        return next(csv.reader(f))
+class InputError(ValueError):
+    """The features CSV cannot be used; `problems` lists every reason (validate_input.Problem)."""
+
+    def __init__(self, path, problems):
+        from validate_input import format_problems
+
+        self.problems = problems
+        super().__init__(format_problems(path, problems))
 
 
 def load_features_csv(path: str | Path, verbose: bool = True) -> Dataset:
-    """Loads and validates a features CSV with exactly the HEADER columns, in order."""
+    """Loads the labelled rows of a features CSV after validate_input's table checks.
+
+    Raises InputError (a ValueError naming every problem) when the table has errors; rows
+    with an empty TX_FRAUD are left out. train.py calls validate_input itself, to also check
+    the split dates and the frauds per window.
+    """
+    import validate_input  # here, not at the top: validate_input imports this module
+
     path = Path(path)
     t0 = time.perf_counter()
-    header = [h.strip() for h in read_header(path)]
-    if tuple(header) != HEADER:
-        raise ValueError(
-            f"{path}: header does not match the {FEATURE_SET_VERSION} contract.\n"
-            f"  expected: {','.join(HEADER)}\n  found:    {','.join(header)}"
-        )
-    numeric_cols = [1, 4, 5] + list(range(len(ID_COLUMNS), len(HEADER)))
-    kw = dict(delimiter=",", skiprows=1, quotechar='"', ndmin=2)
-    num = np.loadtxt(path, usecols=numeric_cols, dtype=np.float64, **kw)
-    ids = np.loadtxt(path, usecols=(0, 2), dtype=str, **kw)
-    X = np.ascontiguousarray(num[:, 3:])
-    bad = ~np.isfinite(X)
-    if bad.any():
-        col = FEATURES[int(np.argwhere(bad)[0][1])]
-        raise ValueError(f"{path}: {int(bad.sum())} non-finite feature values (first in {col})")
-    time_ms = num[:, 0].astype(np.int64)
-    _, customer = np.unique(ids[:, 1], return_inverse=True)
-    ds = Dataset(
-        tx_id=ids[:, 0],
-        time_ms=time_ms,
-        day=(time_ms - SIM_START_MS) // DAY_MS,
-        customer=customer.astype(np.int64),
-        fraud=num[:, 1].astype(np.int8),
-        scenario=num[:, 2].astype(np.int8),
-        X=X,
-    )
+    checked = validate_input.check_features(path)
+    if checked.errors:
+        raise InputError(path, checked.problems)
+    ds = checked.dataset
     if verbose:
-        d = ds.describe()
-        print(
-            f"loaded {path.name}: {d['rows']:,} rows, {d['frauds']:,} frauds "
-            f"({100 * d['fraud_rate']:.3f} %), days {d['first_day']}..{d['last_day']} "
-            f"in {time.perf_counter() - t0:.1f} s",
-            flush=True,
-        )
+        validate_input.report(path, checked.warnings)
+        print(loaded_line(path, ds, checked.unlabelled, time.perf_counter() - t0), flush=True)
     return ds
+
+
+def loaded_line(path: Path, ds: Dataset, unlabelled: int, seconds: float) -> str:
+    d = ds.describe()
+    left_out = f" ({unlabelled:,} unlabelled rows left out)" if unlabelled else ""
+    return (f"loaded {Path(path).name}: {d['rows']:,} rows{left_out}, {d['frauds']:,} frauds "
+            f"({100 * d['fraud_rate']:.3f} %), days {d['first_day']}..{d['last_day']} in {seconds:.1f} s")

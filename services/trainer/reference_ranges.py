@@ -41,7 +41,7 @@ import histograms  # noqa: E402
 import manifest  # noqa: E402
 import predict  # noqa: E402
 from calibrate import Mismatch, split_from_manifest  # noqa: E402
-from data import FEATURES, Dataset, load_features_csv  # noqa: E402
+from data import FEATURES, Dataset, InputError, load_features_csv  # noqa: E402
 from protocol import split_masks  # noqa: E402
 from train import file_sha256  # noqa: E402
 
@@ -173,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     if missing or not folders:
         sys.exit(f"no artifact at {', '.join(missing) or f'{args.models_dir}/*/{args.version}'}")
     data_sha256 = file_sha256(args.features)
-    ds = load_features_csv(args.features)
+    try:
+        ds = load_features_csv(args.features)
+    except InputError as e:  # every problem of the table, as train.py reports them
+        print(e, file=sys.stderr, flush=True)
+        return 2
     failed = 0
     for name, folder in zip(names, folders):
         try:

@@ -37,7 +37,8 @@ import export  # noqa: E402
 import histograms  # noqa: E402
 import manifest  # noqa: E402
 import thresholds  # noqa: E402
-from data import FEATURES, Dataset, load_features_csv  # noqa: E402
+import validate_input  # noqa: E402
+from data import FEATURES, Dataset, day_index, loaded_line  # noqa: E402
 from models import FAMILIES, QUICK_GRID, Family  # noqa: E402
 from protocol import Split, evaluate, split_masks  # noqa: E402
 from report import print_table  # noqa: E402
@@ -45,17 +46,42 @@ from report import print_table  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 
 
+def iso_day(text: str) -> str:
+    try:
+        day_index(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    return text
+
+
+def at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
+        return v
+    return parse
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                epilog=f"The table is checked before training (validate_input.py); any error "
+                                       f"exits with code {validate_input.EXIT_CODE}.")
     p.add_argument("--features", required=True, type=Path, help="features CSV from `fraudscore features`")
     p.add_argument("--models-dir", type=Path, default=REPO / "models", help="artifact root (default: <repo>/models)")
     p.add_argument("--version", default="1.0.0", help="artifact version (default 1.0.0)")
     p.add_argument("--families", nargs="+", choices=sorted(FAMILIES), default=list(FAMILIES))
-    p.add_argument("--train-start", default="2018-07-25", help="handbook split: first training day")
-    p.add_argument("--val-train-start", default="2018-07-11", help="validation split: first training day")
-    p.add_argument("--delta-train", type=int, default=7)
-    p.add_argument("--delta-delay", type=int, default=7)
-    p.add_argument("--delta-test", type=int, default=7)
+    p.add_argument("--train-start", type=iso_day, default="2018-07-25", help="handbook split: first training day")
+    p.add_argument("--val-train-start", type=iso_day, default="2018-07-11", help="validation split: first training day")
+    p.add_argument("--delta-train", type=at_least(1), default=7)
+    p.add_argument("--delta-delay", type=at_least(0), default=7)
+    p.add_argument("--delta-test", type=at_least(1), default=7)
+    p.add_argument("--min-frauds", type=at_least(1), default=validate_input.MIN_FRAUDS,
+                   help=f"fewest frauds each training/test window of both splits must hold "
+                        f"(default {validate_input.MIN_FRAUDS})")
     p.add_argument("--seed", type=int, default=0, help="model random_state")
     p.add_argument("--data-seed", type=int, default=None, help="simulation seed (default: from 'seedN' in the file name)")
     p.add_argument("--jobs", type=int, default=2, help="threads for tree fitting")
@@ -180,13 +206,21 @@ def main(argv: list[str] | None = None) -> int:
         out = manifest.artifact_dir(args.models_dir, name, args.version)
         if out.exists() and not args.force:
             sys.exit(f"{out} exists; artifacts are immutable (use a new --version or --force)")
-    ds = load_features_csv(args.features)
     splits = {
         "validation": Split.from_iso("validation", args.val_train_start, args.delta_train, args.delta_delay, args.delta_test),
         "test": Split.from_iso("test", args.train_start, args.delta_train, args.delta_delay, args.delta_test),
     }
-    if splits["validation"].test_days[1] >= splits["test"].test_days[0]:
-        sys.exit("the validation split must end before the test period starts")
+    # Before anything is fitted: the table's columns, types, labels, ids, days and frauds per
+    # window (validate_input.py); every problem is listed, any error stops here with exit 2.
+    t_load = time.perf_counter()
+    checked = validate_input.check_features(args.features, splits, args.min_frauds)
+    validate_input.report(args.features, checked.problems)
+    if checked.errors:
+        print(f"not training: {len(checked.errors)} error(s) in {args.features} (exit {validate_input.EXIT_CODE})",
+              file=sys.stderr, flush=True)
+        return validate_input.EXIT_CODE
+    ds = checked.dataset
+    print(loaded_line(args.features, ds, checked.unlabelled, time.perf_counter() - t_load), flush=True)
     masks = dict(zip(("val_train", "val_test"), split_masks(ds, splits["validation"])))
     masks |= dict(zip(("train", "test"), split_masks(ds, splits["test"])))
     for k, m in masks.items():

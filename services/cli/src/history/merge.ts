@@ -31,9 +31,11 @@
  * transaction. An outcome known before its transaction happened is refused by the record
  * check (check.ts). An outcome whose transaction was itself a bad line is dropped with it,
  * counted apart and not as another bad line.
+ *
+ * The checks and the join are HistoryBuilder's, shared with the replay of the Kafka topics
+ * (replay.ts), which adds records partition by partition instead of file by file.
  */
 import { access, constants } from 'node:fs/promises';
-import type { Transaction } from '../../../common/src/contracts.js';
 import type { BatchEvent, BatchTransaction } from '../../../scorer/src/features/batch.js';
 import type { OutcomeInput } from '../../../scorer/src/features/terminal-table.js';
 import type { EventStats } from '../../../simulator/src/stats.js';
@@ -50,6 +52,9 @@ export interface HistoryTransactionEvent {
   /** Where the transaction and its outcome came from (for messages about later lines). */
   line: number;
   outcomeLine?: number;
+  /** With several places in one input (a topic's partitions): which one (HistoryBuilder). */
+  source?: string;
+  outcomeSource?: string;
 }
 
 export interface HistoryOutcomeEvent {
@@ -102,6 +107,135 @@ class Interner {
   }
 }
 
+/** The fields of a transaction the history keeps (a full Transaction is one). */
+export type HistoryTransactionRecord = BatchTransaction;
+
+/**
+ * Checks and joins records into a History, the same way whatever they were read from
+ * (files here, Kafka topics in replay.ts): transactions first, then their outcomes.
+ *
+ * `source` (optional, on both adds) names where a record came from when one input has
+ * several places (a topic's partitions); messages about an earlier record then name it as
+ * `<source>:<line>`. Files leave it out: messages say `line <n>` of the same file.
+ */
+export class HistoryBuilder {
+  readonly history: History;
+  /** Good records taken (transactions, joined outcomes, and their frauds): for progress. */
+  readonly stats: EventStats = { transactions: 0, outcomes: 0, frauds: 0, elapsedMs: 0 };
+  private readonly byId = new Map<string, HistoryTransactionEvent>();
+  private readonly skipped = new Set<string>();
+  private readonly cards = new Interner();
+  private readonly terminals = new Interner();
+
+  /** `transactionsName`: the transactions' input in words, for "names no transaction of ...". */
+  constructor(private readonly transactionsName: string) {
+    this.history = { transactions: [], outcomes: [], bad: new BadLineLog(), labelled: 0, frauds: 0, droppedOutcomes: 0 };
+  }
+
+  /** Takes a transaction or its bad line; false when the bad line is fatal (the input is unusable). */
+  addTransaction(item: ReadItem<HistoryTransactionRecord>, source?: string): boolean {
+    const { bad } = this.history;
+    if (item.bad) {
+      bad.add(item.bad);
+      if (item.id !== undefined) this.skipped.add(item.id);
+      return !item.bad.fatal;
+    }
+    const { line, value } = item;
+    const first = this.byId.get(value.transactionId);
+    if (first) {
+      bad.add({ file: source ?? this.transactionsName, line, problems: [{ field: 'transactionId', kind: 'duplicate-transaction', message: `the same id as ${at(first.source, first.line)} (each transaction appears once)` }] });
+      return true;
+    }
+    const event: HistoryTransactionEvent = {
+      kind: 'transaction',
+      tx: {
+        transactionId: value.transactionId,
+        cardToken: this.cards.get(value.cardToken),
+        terminalId: this.terminals.get(value.terminalId),
+        amountMinor: value.amountMinor,
+        eventTime: value.eventTime,
+      },
+      line,
+    };
+    if (source !== undefined) event.source = source;
+    this.history.transactions.push(event);
+    this.byId.set(value.transactionId, event);
+    this.stats.transactions++;
+    return true;
+  }
+
+  /**
+   * Takes an outcome or its bad line, joined to its transaction (added before): the outcome
+   * gives the transaction its labels and goes to the terminal table. False when fatal.
+   */
+  addOutcome(file: string, item: ReadItem<OutcomeRecord>, source?: string): boolean {
+    const { history } = this;
+    const { bad } = history;
+    if (item.bad) {
+      bad.add(item.bad);
+      return !item.bad.fatal;
+    }
+    const { line, value: o } = item;
+    const tx = this.byId.get(o.transactionId);
+    if (!tx) {
+      if (this.skipped.has(o.transactionId)) history.droppedOutcomes++;
+      else bad.add({ file, line, problems: [{ field: 'transactionId', kind: 'unknown-transaction', message: `names no transaction of ${this.transactionsName}` }] });
+      return true;
+    }
+    if (o.terminalId !== tx.tx.terminalId || o.cardToken !== tx.tx.cardToken || o.eventTime !== tx.tx.eventTime) {
+      const mismatch: Problem[] = [];
+      for (const field of JOINED_FIELDS) {
+        if (o[field] !== tx.tx[field]) mismatch.push({ field, kind: 'mismatched-outcome', message: "differs from its transaction's" });
+      }
+      bad.add({ file, line, problems: mismatch });
+      return true;
+    }
+    if (tx.outcomeLine !== undefined) {
+      bad.add({ file, line, problems: [{ field: 'transactionId', kind: 'duplicate-outcome', message: `its transaction already has the outcome ${tx.outcomeSource === undefined ? 'on ' : 'at '}${at(tx.outcomeSource, tx.outcomeLine)}` }] });
+      return true;
+    }
+    tx.outcomeLine = line;
+    if (source !== undefined) tx.outcomeSource = source;
+    tx.isFraud = o.isFraud;
+    if (o.fraudScenario !== undefined) tx.fraudScenario = o.fraudScenario;
+    history.labelled++;
+    if (o.isFraud) {
+      history.frauds++;
+      this.stats.frauds++;
+    }
+    this.pushOutcome(tx.tx.transactionId, tx.tx.terminalId, o);
+    return true;
+  }
+
+  /**
+   * An outcome for the terminal table only, not joined: its transaction lies before what was
+   * read (a replay that starts part-way into a topic), as the online scorer takes outcomes.
+   */
+  addUnjoinedOutcome(o: OutcomeRecord): void {
+    this.pushOutcome(o.transactionId, this.terminals.get(o.terminalId), o);
+  }
+
+  private pushOutcome(transactionId: string, terminalId: string, o: OutcomeRecord): void {
+    this.history.outcomes.push({
+      kind: 'outcome',
+      outcome: { transactionId, terminalId, eventTime: o.eventTime, isFraud: o.isFraud, knownAt: o.knownAt },
+    });
+    this.stats.outcomes++;
+  }
+
+  /** Sorts both lists (stably: equal times keep the order they were added in) and returns the history. */
+  finish(): History {
+    this.history.transactions.sort((a, b) => a.tx.eventTime - b.tx.eventTime);
+    this.history.outcomes.sort((a, b) => a.outcome.knownAt - b.outcome.knownAt);
+    return this.history;
+  }
+}
+
+/** The fields an outcome repeats from its transaction, in the order mismatches are reported. */
+const JOINED_FIELDS = ['terminalId', 'cardToken', 'eventTime'] as const;
+
+const at = (source: string | undefined, line: number): string => (source === undefined ? `line ${line}` : `${source}:${line}`);
+
 /** Reads, checks and joins both files, then sorts each list (see the header). */
 export async function loadHistory(opts: LoadHistoryOptions): Promise<History> {
   const txFormat = formatOf(opts.transactions, opts.format);
@@ -110,108 +244,32 @@ export async function loadHistory(opts: LoadHistoryOptions): Promise<History> {
   if (opts.outcomes !== undefined) await readable(opts.outcomes);
   const rules = opts.rules ?? { limits: scorerLimits(), now: Date.now() };
 
-  const bad = new BadLineLog();
-  const transactions: HistoryTransactionEvent[] = [];
-  const outcomes: HistoryOutcomeEvent[] = [];
-  const history: History = { transactions, outcomes, bad, labelled: 0, frauds: 0, droppedOutcomes: 0 };
-  const byId = new Map<string, HistoryTransactionEvent>();
-  const skipped = new Set<string>();
-  const cards = new Interner();
-  const terminals = new Interner();
-
+  const builder = new HistoryBuilder(opts.transactions);
   const every = opts.progressEvery ?? 50_000;
   const started = performance.now();
-  const stats: EventStats = { transactions: 0, outcomes: 0, frauds: 0, elapsedMs: 0 };
+  const snapshot = (): EventStats => ({ ...builder.stats, elapsedMs: performance.now() - started });
   let read = 0;
   const progress = (): void => {
-    if (++read % every === 0 && opts.onProgress) opts.onProgress({ ...stats, elapsedMs: performance.now() - started });
-  };
-
-  const addTransaction = (item: ReadItem<Transaction>): boolean => {
-    progress();
-    if (item.bad) {
-      bad.add(item.bad);
-      if (item.id !== undefined) skipped.add(item.id);
-      return !item.bad.fatal;
-    }
-    const { line, value } = item;
-    const first = byId.get(value.transactionId);
-    if (first) {
-      bad.add({ file: opts.transactions, line, problems: [{ field: 'transactionId', kind: 'duplicate-transaction', message: `the same id as line ${first.line} (each transaction appears once)` }] });
-      return true;
-    }
-    const event: HistoryTransactionEvent = {
-      kind: 'transaction',
-      tx: {
-        transactionId: value.transactionId,
-        cardToken: cards.get(value.cardToken),
-        terminalId: terminals.get(value.terminalId),
-        amountMinor: value.amountMinor,
-        eventTime: value.eventTime,
-      },
-      line,
-    };
-    transactions.push(event);
-    byId.set(value.transactionId, event);
-    stats.transactions++;
-    return true;
-  };
-
-  const addOutcome = (file: string, item: ReadItem<OutcomeRecord>): boolean => {
-    progress();
-    if (item.bad) {
-      bad.add(item.bad);
-      return !item.bad.fatal;
-    }
-    const { line, value: o } = item;
-    const tx = byId.get(o.transactionId);
-    if (!tx) {
-      if (skipped.has(o.transactionId)) history.droppedOutcomes++;
-      else bad.add({ file, line, problems: [{ field: 'transactionId', kind: 'unknown-transaction', message: `names no transaction of ${opts.transactions}` }] });
-      return true;
-    }
-    const mismatch: Problem[] = [];
-    for (const field of ['terminalId', 'cardToken', 'eventTime'] as const) {
-      if (o[field] !== tx.tx[field]) mismatch.push({ field, kind: 'mismatched-outcome', message: "differs from its transaction's" });
-    }
-    if (mismatch.length > 0) {
-      bad.add({ file, line, problems: mismatch });
-      return true;
-    }
-    if (tx.outcomeLine !== undefined) {
-      bad.add({ file, line, problems: [{ field: 'transactionId', kind: 'duplicate-outcome', message: `its transaction already has the outcome on line ${tx.outcomeLine}` }] });
-      return true;
-    }
-    tx.outcomeLine = line;
-    tx.isFraud = o.isFraud;
-    if (o.fraudScenario !== undefined) tx.fraudScenario = o.fraudScenario;
-    history.labelled++;
-    if (o.isFraud) {
-      history.frauds++;
-      stats.frauds++;
-    }
-    outcomes.push({
-      kind: 'outcome',
-      outcome: { transactionId: tx.tx.transactionId, terminalId: tx.tx.terminalId, eventTime: o.eventTime, isFraud: o.isFraud, knownAt: o.knownAt },
-    });
-    stats.outcomes++;
-    return true;
+    if (++read % every === 0 && opts.onProgress) opts.onProgress(snapshot());
   };
 
   // A fatal bad line (unusable header or schema) ends the load: the caller fails the run.
   for await (const batch of readTransactions(opts.transactions, { format: txFormat, columns: opts.columns, rules })) {
-    for (const item of batch) if (!addTransaction(item)) return history;
+    for (const item of batch) {
+      progress();
+      if (!builder.addTransaction(item)) return builder.history;
+    }
   }
   if (opts.outcomes !== undefined && outcomeFormat !== undefined) {
     for await (const batch of readOutcomes(opts.outcomes, { format: outcomeFormat, columns: opts.columns, rules })) {
-      for (const item of batch) if (!addOutcome(opts.outcomes, item)) return history;
+      for (const item of batch) {
+        progress();
+        if (!builder.addOutcome(opts.outcomes, item)) return builder.history;
+      }
     }
   }
-  opts.onProgress?.({ ...stats, elapsedMs: performance.now() - started });
-
-  transactions.sort((a, b) => a.tx.eventTime - b.tx.eventTime);
-  outcomes.sort((a, b) => a.outcome.knownAt - b.outcome.knownAt);
-  return history;
+  opts.onProgress?.(snapshot());
+  return builder.finish();
 }
 
 /**

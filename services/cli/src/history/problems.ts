@@ -5,6 +5,9 @@
  * the line (for Avro files: the record number, or `header` for the file's schema), the
  * contract field and what was expected, never the value found. A user's file may hold a real
  * card number in any field, and these lines go to terminals and CI logs.
+ *
+ * Records replayed from Kafka topics (replay.ts) are reported the same way, with
+ * `<topic>/<partition>` for the file and the record's offset for the line.
  */
 
 /** Every kind of bad line, with the words the summary uses. */

@@ -9,7 +9,7 @@
  * a whole table (a table already at `<out>` from an earlier run is left as it was).
  */
 import { rename, rm } from 'node:fs/promises';
-import { batchFeatures, writeFeaturesCsv, type BatchEvent } from '../../../scorer/src/features/index.js';
+import { batchFeatures, writeFeaturesCsv, type BatchEvent, type BatchTransaction, type FeatureRow } from '../../../scorer/src/features/index.js';
 import { createProgress } from '../../../simulator/src/progress.js';
 import type { EventStats } from '../../../simulator/src/stats.js';
 import { loadHistory, mergeEvents, type History, type LoadHistoryOptions } from './merge.js';
@@ -75,9 +75,30 @@ export async function writeHistoryFeatureTable(opts: HistoryTableOptions): Promi
   const reading = stream ? createProgress({ label: 'features: read', stream }) : silent;
   const history = await loadHistory({ ...opts, onProgress: reading.update });
   reading.stop();
-  const readMs = performance.now() - readStarted;
-  if (history.bad.fatal || history.bad.total > maxBad) return resultOf(history, false, 0, readMs, 0);
+  return writeLoadedHistory(history, performance.now() - readStarted, { out: opts.out, maxBad, progress: stream });
+}
 
+export interface LoadedHistoryOptions {
+  out: string;
+  maxBad: number;
+  /** Where the progress bar goes; null: nowhere. */
+  progress: NodeJS.WriteStream | null;
+  /**
+   * Which rows go to the table; default all. Every transaction still goes through the
+   * feature engine in order, so a row left out still counts in later rows' windows.
+   */
+  writes?: (tx: BatchTransaction) => boolean;
+}
+
+/**
+ * The second half of writeHistoryFeatureTable, for a history loaded from anywhere (files,
+ * Kafka topics): the max-bad decision, then features over the merged stream into
+ * `<out>.partial`, renamed to `<out>` once complete.
+ */
+export async function writeLoadedHistory(history: History, readMs: number, opts: LoadedHistoryOptions): Promise<HistoryTableResult> {
+  if (history.bad.fatal || history.bad.total > opts.maxBad) return resultOf(history, false, 0, readMs, 0);
+
+  const stream = opts.progress;
   const computing = stream ? createProgress({ label: 'features', stream }) : silent;
   const stats: EventStats = { transactions: 0, outcomes: 0, frauds: 0, elapsedMs: 0 };
   const started = performance.now();
@@ -91,10 +112,15 @@ export async function writeHistoryFeatureTable(opts: HistoryTableOptions): Promi
       yield e;
     }
   }
+  const { writes } = opts;
+  async function* kept(rows: AsyncIterable<FeatureRow>): AsyncGenerator<FeatureRow> {
+    for await (const row of rows) if (writes!(row.tx)) yield row;
+  }
   const partial = partialPathOf(opts.out);
   let rows: number;
   try {
-    rows = await writeFeaturesCsv(batchFeatures(counted(mergeEvents(history.transactions, history.outcomes))), partial);
+    const all = batchFeatures(counted(mergeEvents(history.transactions, history.outcomes)));
+    rows = await writeFeaturesCsv(writes ? kept(all) : all, partial);
     await rename(partial, opts.out);
   } catch (err) {
     await rm(partial, { force: true });

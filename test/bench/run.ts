@@ -73,6 +73,7 @@ import { formatProfile, summariseProfile } from './lib/profile.js';
 import { writeOutputs } from './lib/render.js';
 import { stateMemory, type StateResult } from './lib/state-memory.js';
 import { monitorStore, type MonitorStoreResult } from './lib/monitor-store.js';
+import { featuresReplay, type FeaturesReplayResult } from './lib/features-replay.js';
 import { fmt, fmtInt, median } from './lib/stats.js';
 import { defaultClient, summarise, type Profiles, type Result } from './lib/summary.js';
 import { say, stamp, status } from './lib/ui.js';
@@ -121,6 +122,7 @@ async function main(): Promise<number> {
   const profiles: Profiles = {};
   let state: StateResult | undefined;
   let monitor: MonitorStoreResult | undefined;
+  let replay: FeaturesReplayResult | undefined;
   let backlogInfo = { transactions: 0, outcomes: 0, seconds: 0, eps: 0 };
   try {
     // 1. The backlog, once.
@@ -214,6 +216,12 @@ async function main(): Promise<number> {
         return undefined;
       });
     }
+    if (!ctx.aborted) {
+      replay = await featuresReplay(broker.brokers, opts.quick ? 10 : 30).catch((err: Error) => {
+        say(`bench: features replay phase failed: ${err.message}`);
+        return undefined;
+      });
+    }
   } finally {
     if (!opts.keepTopics) await deleteTopics(kafka, Object.values(backlogTopics)).catch((err: Error) => say(`bench: could not delete the backlog topics: ${err.message}`));
     await traces.stop().catch(() => {});
@@ -225,7 +233,7 @@ async function main(): Promise<number> {
   }
 
   // 6. Results.
-  const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state, monitor);
+  const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state, monitor, replay);
   writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
   await writeOutputs(result, outFile);
   const failedDrains = [...new Set(drains.filter((d) => !d.ok).map((d) => d.mode))];

@@ -3,7 +3,7 @@
  * (test/bench/monitor-store.ts) and end to end through Kafka with a bare consumer as the
  * baseline (test/bench/monitor-kafka.ts).
  */
-import { spawn } from 'node:child_process';
+import { childJson } from './child-json.js';
 import { say, stamp } from './ui.js';
 
 export interface MonitorStoreResult {
@@ -44,14 +44,4 @@ export async function monitorStore(transactions: number, brokers?: readonly stri
     }
   }
   return result;
-}
-
-/** Runs a bench script and parses the JSON line it ends with. */
-async function childJson<T>(script: string, args: string[]): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`${script} exited with ${code}`);
-  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as T;
 }

@@ -11,6 +11,7 @@ import type { DrainResult } from './drain.js';
 import type { Broker, TraceBackend } from './infra.js';
 import type { LatencyResult } from './latency.js';
 import type { MonitorStoreResult } from './monitor-store.js';
+import type { FeaturesReplayResult } from './features-replay.js';
 import { clientSuffix, KAFKA_CLIENTS, MODE, NODE_MAJOR, NODES, type KafkaClient, type ModeKey, type Options } from './options.js';
 import type { ProfileSummary } from './profile.js';
 import type { StateResult } from './state-memory.js';
@@ -41,6 +42,7 @@ export function summarise(
   profiles: Profiles,
   state: StateResult | undefined,
   monitor?: MonitorStoreResult,
+  replay?: FeaturesReplayResult,
 ) {
   const client = defaultClient();
   const sfx = clientSuffix(client);
@@ -220,6 +222,11 @@ export function summarise(
     monitor_store_eps: monitor?.eps ?? NaN,
     monitor_bytes_per_pending: monitor?.bytesPerPending ?? NaN,
     monitor_rss_mb_per_million_pending: monitor?.rssMbPerMillionPending ?? NaN,
+    // Issue 14: features --from-kafka (read, decode, check, order, features, CSV) vs the same
+    // events in memory through the same engine and CSV writer, in the same run.
+    replay_features_eps: replay?.eps ?? NaN,
+    replay_features_in_process_eps: replay?.inProcessEps ?? NaN,
+    replay_features_ratio: replay?.ratio ?? NaN,
     // Issue 12: model swaps at 50 % of the sustainable rate (--swap-mode, default eos-rdk).
     swap_mode: opts.swapMode,
     swap_pause_ms: swaps?.pauseMs ?? NaN,
@@ -252,6 +259,7 @@ export function summarise(
       eos_visible_p99_ms_at_50pct: { target: '<= 100 ms (as a read_committed consumer sees it)', value: eosVisibleP99, verdict: verdict(eosVisibleP99, 100, true) },
       state_bytes_per_card: { target: '<= 1024 bytes', value: stateBytes, verdict: verdict(stateBytes, 1024, true) },
       monitor_eps: { target: ">= the scorer's exactly-once throughput (issue 13; end to end through Kafka)", value: monitor?.kafka?.eps ?? NaN, verdict: verdict(monitor?.kafka?.eps ?? NaN, eos, false) },
+      replay_features_ratio: { target: '>= 0.5 of the in-process feature engine (issue 14)', value: replay?.ratio ?? NaN, verdict: verdict(replay?.ratio ?? NaN, 0.5, false) },
       monitor_bytes_per_pending: { target: '<= 100 B per pending decision (issue 13)', value: monitor?.bytesPerPending ?? NaN, verdict: verdict(monitor?.bytesPerPending ?? NaN, 100, true) },
       swap_pause_ms: { target: '<= 50 ms at 50 % load (issue 12)', value: swaps?.pauseMs ?? NaN, verdict: verdict(swaps?.pauseMs ?? NaN, 50, true) },
       shadow_eos_ratio: { target: '>= 0.85 of exactly-once without a shadow (issue 12)', value: eps(`eos-shadow${sfx}`) / eos, verdict: verdict(eps(`eos-shadow${sfx}`) / eos, 0.85, false) },

@@ -11,6 +11,8 @@ import { registerModels } from './commands/models.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReport } from './commands/report.js';
+import { registerRetrain } from './commands/retrain.js';
+import { registerBacktest } from './commands/backtest.js';
 import { registerScorer } from './commands/scorer.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerTail } from './commands/tail.js';
@@ -31,6 +33,8 @@ registerEvaluate(program);
 registerReport(program);
 registerModels(program);
 registerMonitor(program);
+registerRetrain(program);
+registerBacktest(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`fraudscore: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -2,17 +2,26 @@
  * docker-compose.yml and deploy/k8s checked offline: against the Compose Specification and
  * strict Kubernetes schemas (vendored), then for the promises that span files — autoscaling
  * bound by partitions, probes on the admin port, non-root, only FRAUD_* names the scorer knows;
- * the model monitor a single StatefulSet on its own volume, with only settings the monitor knows.
+ * the model monitor a single StatefulSet on its own volume, with only settings the monitor knows;
+ * the retrain CronJob a shadow-only, never-retried run of `fraudscore retrain` writing to the
+ * models claim, and the Alertmanager example that can trigger it.
  * Each check has a broken twin that must be rejected, so a validator that accepts anything fails.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Command, type Option } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { registerRetrain } from '../../../services/cli/src/commands/retrain.js';
+import { replayConfig } from '../../../services/cli/src/history/replay.js';
+import { DEFAULT_DELTAS, type Deltas } from '../../../services/cli/src/retrain/window.js';
+import { TOPICS } from '../../../services/common/src/kafka.js';
 import { loadMonitorConfig } from '../../../services/monitor/src/config.js';
 import { loadConfig } from '../../../services/scorer/src/config.js';
 import { topicSpecs } from '../../../services/scorer/src/source/topics.js';
+import { all, execForm, includedInContext, parseDockerfile } from './dockerfile.js';
 import {
-  REPO, composePartitions, get, monitorConfigNames, readJson, readText, readYaml, readYamlDocs,
+  REPO, cliEnvNames, composePartitions, get, monitorConfigNames, readJson, readText, readYaml, readYamlDocs,
   scorerConfigNames, validateCompose, validateManifest, type Obj,
 } from './support.js';
 
@@ -69,7 +78,14 @@ function podProblems(deployment: Obj, adminPort: number): string[] {
   };
   probe('readinessProbe', '/readyz');
   probe('livenessProbe', '/healthz');
-  const sc = { ...(pod.securityContext as Obj), ...(c?.securityContext as Obj) };
+  out.push(...hardeningProblems(pod, c ?? {}));
+  return out;
+}
+
+/** Problems with one container's hardening, the pod's security context included: non-root, read-only root, no escalation, no capabilities. */
+function hardeningProblems(pod: Obj, c: Obj): string[] {
+  const sc = { ...(pod.securityContext as Obj), ...(c.securityContext as Obj) };
+  const out: string[] = [];
   if (sc.runAsNonRoot !== true) out.push('runAsNonRoot is not true');
   if (sc.runAsUser === 0) out.push('runAsUser is 0');
   if (sc.readOnlyRootFilesystem !== true) out.push('root filesystem is writable');
@@ -84,7 +100,10 @@ const mem = (q: string) => Number(q.replace(/[MG]i$/, '')) * (q.endsWith('Gi') ?
 
 /** Problems with a workload's container resources: requests and limits set, in a form read here, requests within limits. */
 function resourceProblems(workload: Obj): string[] {
-  const res = get<Obj>(workload, 'spec.template.spec.containers.0.resources');
+  return containerResourceProblems(get<Obj>(workload, 'spec.template.spec.containers.0.resources'));
+}
+
+function containerResourceProblems(res: Obj | undefined): string[] {
   const out: string[] = [];
   for (const [what, parse] of [['cpu', cpu], ['memory', mem]] as const) {
     const request = parse(String(get(res, `requests.${what}`)));
@@ -100,7 +119,8 @@ function resourceProblems(workload: Obj): string[] {
 /**
  * A container's environment as the pod gets it: literal values, and ConfigMap/Secret keys
  * resolved against the manifests; a reference to a missing object or key is a problem (the
- * pod would not start), as is any other valueFrom (nothing here can resolve it).
+ * pod would not start) unless it is `optional` (the variable is then unset), as is any other
+ * valueFrom (nothing here can resolve it).
  */
 function resolveEnv(container: Obj, docs: readonly Obj[]): { env: Record<string, string>; problems: string[] } {
   const env: Record<string, string> = {};
@@ -123,7 +143,8 @@ function resolveEnv(container: Obj, docs: readonly Obj[]): { env: Record<string,
       problems.push(`${e.name}: unsupported valueFrom ${JSON.stringify(e.valueFrom)}`);
       continue;
     }
-    const ref = (cm ?? secret)!;
+    const ref = (cm ?? secret)! as { name: string; key: string; optional?: boolean };
+    if (value === undefined && ref.optional === true) continue;
     if (value === undefined) problems.push(`${e.name}: ${cm ? 'ConfigMap' : 'Secret'} ${ref.name} has no key ${ref.key}`);
     else env[e.name] = value;
   }
@@ -224,6 +245,251 @@ function commandProblems(sts: Obj, scorer: Obj): string[] {
   if (c.command !== undefined) out.push(`command ${JSON.stringify(c.command)} replaces the image's entry point (the fraudscore CLI)`);
   if (JSON.stringify(c.args) !== JSON.stringify(['monitor'])) out.push(`args ${JSON.stringify(c.args)} != ["monitor"]`);
   if (c.image !== s.image) out.push(`image ${String(c.image)} != the scorer's ${String(s.image)}`);
+  return out;
+}
+
+// ---- scheduled retraining's invariants -------------------------------------------------------
+
+type Mount = { name: string; mountPath: string; readOnly?: boolean };
+const mountsOf = (c: Obj | undefined): Mount[] => (c?.volumeMounts ?? []) as Mount[];
+const claimOf = (pod: Obj, volume: string): string | undefined =>
+  get(((pod.volumes ?? []) as Obj[]).find((v) => v.name === volume), 'persistentVolumeClaim.claimName');
+
+/** The retrain command's long options, as services/cli/src/commands/retrain.ts registers them. */
+function retrainOptions(): Map<string, Option> {
+  const program = new Command();
+  registerRetrain(program);
+  const cmd = program.commands.find((c) => c.name() === 'retrain');
+  if (!cmd) throw new Error('registerRetrain registered no `retrain` command');
+  return new Map(cmd.options.filter((o) => o.long).map((o) => [o.long as string, o]));
+}
+
+interface Invocation {
+  /** The arguments the script hands to the CLI ("$@"): `retrain` and its flags. */
+  args: string[];
+  /** N of the script's `date -u -d 'N days ago'`, the --since it appends. */
+  sinceDays: number | undefined;
+  problems: string[];
+}
+
+/**
+ * What the retrain container runs. The CLI takes --since as a date, so the image's entry point
+ * (tini, then the CLI) runs `sh -c <script> fraudscore <args…>` instead: the script computes the
+ * date and execs the entry point's CLI with the args and that --since; a failed `date` must be
+ * exit 2 (bad input), not 1, which means "gate failed".
+ */
+function retrainInvocation(c: Obj, entrypoint: string[]): Invocation {
+  const [init, cli] = [entrypoint.slice(0, 2), entrypoint.slice(2)];
+  const problems: string[] = [];
+  if (JSON.stringify(c.command) !== JSON.stringify([...init, 'sh', '-c'])) problems.push(`command ${JSON.stringify(c.command)} != ${JSON.stringify([...init, 'sh', '-c'])}`);
+  const [script = '', , ...args] = (c.args ?? []) as string[];
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (!new RegExp(`^\\s*exec ${escape(cli.join(' '))} "\\$@" --since "\\$since"\\s*$`, 'm').test(script)) {
+    problems.push(`the script does not end in \`exec ${cli.join(' ')} "$@" --since "$since"\``);
+  }
+  const since = /^\s*since=\$\(date -u -d '(\d+) days ago' \+%F\) \|\| exit 2\s*$/m.exec(script);
+  if (!since) problems.push("the script does not compute since=$(date -u -d 'N days ago' +%F) || exit 2");
+  return { args, sinceDays: since ? Number(since[1]) : undefined, problems };
+}
+
+/**
+ * Problems with the CLI arguments: `retrain` with options the command has (each with its
+ * value), replaying Kafka, --since left to the script, deployed as shadow only, and the run
+ * folder on a writable volume (the root filesystem is read-only; the default is runs/ there).
+ */
+function retrainArgProblems(args: string[], options: Map<string, Option>, writable: string[]): string[] {
+  const out: string[] = [];
+  if (args[0] !== 'retrain') out.push(`runs ${String(args[0])}, not retrain`);
+  const given = new Map<string, string | true>();
+  for (let i = 1; i < args.length; i++) {
+    const flag = args[i] as string;
+    const opt = options.get(flag);
+    if (!opt) {
+      out.push(`${flag}: not an option of fraudscore retrain`);
+      continue;
+    }
+    const value = args[i + 1];
+    if (!opt.required && !opt.optional) given.set(flag, true);
+    else if (value === undefined || value.startsWith('--')) out.push(`${flag} needs a value`);
+    else given.set(flag, args[++i] as string);
+  }
+  if (!given.has('--from-kafka')) out.push('no --from-kafka: a schedule has no other source of history');
+  if (given.has('--since')) out.push('--since in the args: the script appends it');
+  if (given.get('--deploy') !== 'shadow') out.push(`--deploy ${String(given.get('--deploy'))}: a scheduled retrain adds its candidate as shadow only`);
+  const dir = given.get('--out');
+  if (typeof dir !== 'string') out.push('no --out: the run folder would be runs/ on the read-only root');
+  else if (!writable.some((m) => dir === m || dir.startsWith(`${m}/`))) out.push(`--out ${dir} is not on a writable volume`);
+  return out;
+}
+
+/** Labelled days a retrain needs (window.ts): validation train + delay, training + delay, test. */
+const neededDays = (d: Deltas): number => 2 * (d.deltaTrain + d.deltaDelay) + d.deltaTest;
+
+const CRON_FIELDS: [string, number, number, string[]?][] = [
+  ['minute', 0, 59], ['hour', 0, 23], ['day of month', 1, 31],
+  ['month', 1, 12, ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC']],
+  ['day of week', 0, 7, ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']],
+];
+
+/** Problems with a CronJob schedule read as five cron fields (ranges, lists, steps, month and day names). */
+function cronProblems(schedule: string): string[] {
+  if (/^\s*(CRON_)?TZ=/.test(schedule)) return ['a time zone in the schedule: Kubernetes refuses it, set spec.timeZone'];
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 5) return [`${fields.length} fields, expected 5 (minute hour day-of-month month day-of-week)`];
+  const out: string[] = [];
+  fields.forEach((field, i) => {
+    const [name, min, max, names] = CRON_FIELDS[i]!;
+    const value = (v: string) => {
+      const at = names?.indexOf(v.toUpperCase()) ?? -1;
+      if (at >= 0) return at + min;
+      return /^\d+$/.test(v) ? Number(v) : Number.NaN;
+    };
+    for (const part of field.split(',')) {
+      const m = /^(?:\*|(\w+)(?:-(\w+))?)(?:\/(\d+))?$/.exec(part);
+      const [lo, hi] = m?.[1] === undefined ? [min, max] : [value(m[1]), m[2] === undefined ? value(m[1]) : value(m[2])];
+      const step = m?.[3] === undefined ? 1 : Number(m[3]);
+      if (!m || !(lo >= min && hi <= max && lo <= hi) || step < 1) out.push(`${name} ${JSON.stringify(part)} is not in ${min}-${max}`);
+    }
+  });
+  return out;
+}
+
+/** Problems with the CronJob's run discipline: one at a time, never retried, bounded in time and history. */
+function jobProblems(cron: Obj): string[] {
+  const out: string[] = [];
+  if (get(cron, 'spec.concurrencyPolicy') !== 'Forbid') out.push(`concurrencyPolicy ${String(get(cron, 'spec.concurrencyPolicy'))}: two retrains would race for the shadow slot`);
+  // Unset is Kubernetes' default of 6 retries.
+  if (get(cron, 'spec.jobTemplate.spec.backoffLimit') !== 0) out.push(`backoffLimit ${String(get(cron, 'spec.jobTemplate.spec.backoffLimit'))}: a failed gate is an answer, not something to retry`);
+  // OnFailure restarts the container in place.
+  if (get(cron, 'spec.jobTemplate.spec.template.spec.restartPolicy') !== 'Never') out.push('restartPolicy is not Never');
+  for (const path of ['spec.startingDeadlineSeconds', 'spec.successfulJobsHistoryLimit', 'spec.failedJobsHistoryLimit', 'spec.jobTemplate.spec.activeDeadlineSeconds', 'spec.jobTemplate.spec.ttlSecondsAfterFinished']) {
+    const v = get(cron, path);
+    if (typeof v !== 'number' || v <= 0) out.push(`${path} ${String(v)}: set a positive bound`);
+  }
+  return out;
+}
+
+/** Names the retrain container sets that the CLI does not read or that a FRAUD_* scorer setting does not mean the same, and keys not the scorer's own under their own name. */
+function retrainEnvProblems(c: Obj, docs: readonly Obj[]): string[] {
+  const cli = cliEnvNames();
+  const scorer = scorerConfigNames();
+  const out: string[] = [];
+  for (const name of envNames(c, docs)) {
+    if (name === 'NODE_OPTIONS') continue; // Node's own
+    if (!cli.has(name)) out.push(`${name}: the CLI does not read it`);
+    else if (name.startsWith('FRAUD_') && !scorer.has(name)) out.push(`${name}: not a scorer setting, so no scorer value to share`);
+  }
+  for (const e of (c.env ?? []) as { name: string; valueFrom?: Obj }[]) {
+    const ref = (e.valueFrom?.configMapKeyRef ?? e.valueFrom?.secretKeyRef) as { name: string; key: string } | undefined;
+    if (ref && (ref.name !== 'fraudscore-scorer' || ref.key !== e.name)) out.push(`${e.name}: from ${ref.name}/${ref.key}, not the scorer's own ${e.name}`);
+  }
+  return out;
+}
+
+/**
+ * Problems with where the candidate goes: FRAUD_MODELS_DIR is a writable mount of a
+ * ReadWriteMany claim in deploy/k8s (shared with the scorers), writable for gid 1000, and an
+ * init container seeds that claim from the scorers' image and models folder without
+ * overwriting what is there.
+ */
+function modelsClaimProblems(cron: Obj, modelsDir: string | undefined, docs: readonly Obj[], scorer: { image: unknown; modelsDir: string }): string[] {
+  const pod = get<Obj>(cron, 'spec.jobTemplate.spec.template.spec');
+  const mount = mountsOf(get(pod, 'containers.0')).find((m) => m.mountPath === modelsDir);
+  if (!mount) return [`nothing mounted at FRAUD_MODELS_DIR ${String(modelsDir)}: the candidate would go to the read-only root`];
+  const out: string[] = [];
+  if (mount.readOnly) out.push(`${String(modelsDir)} is mounted read-only`);
+  const claimName = claimOf(pod, mount.name);
+  const claim = docs.find((d) => d.kind === 'PersistentVolumeClaim' && get(d, 'metadata.name') === claimName);
+  if (!claim) out.push(`volume ${mount.name} is not a claim in deploy/k8s: the candidate would not outlive the Job`);
+  else if (!(get<string[]>(claim, 'spec.accessModes') ?? []).includes('ReadWriteMany')) out.push(`claim ${String(claimName)} is not ReadWriteMany: scorers on other nodes cannot mount it`);
+  if (typeof get(pod, 'securityContext.fsGroup') !== 'number') out.push('no fsGroup: the claim may not be writable by uid 1000');
+  const seed = ((pod.initContainers ?? []) as Obj[]).find((i) => mountsOf(i).some((m) => m.name === mount.name && !m.readOnly));
+  if (!seed) return [...out, `no init container seeds ${mount.name}: the claim starts without the champion to gate against`];
+  if (seed.image !== scorer.image) out.push(`seeds from ${String(seed.image)}, not the scorers' image ${String(scorer.image)}`);
+  const to = mountsOf(seed).find((m) => m.name === mount.name)?.mountPath;
+  const copy = /cpSync\('([^']+)', '([^']+)', \{([^}]*)\}\)/.exec(JSON.stringify(seed.command ?? []));
+  if (copy?.[1] !== scorer.modelsDir || copy[2] !== to) out.push(`the seed does not copy the scorers' ${scorer.modelsDir} into the claim (${String(to)})`);
+  else if (!/force: false/.test(copy[3] ?? '') || !/recursive: true/.test(copy[3] ?? '')) out.push('the seed may overwrite what the claim holds');
+  return out;
+}
+
+/** Problems with a workload that should read the shared models: a read-only mount of that claim at its models folder. */
+function sharedModelsProblems(workload: Obj, modelsDir: string, claimName: string): string[] {
+  const pod = get<Obj>(workload, 'spec.template.spec');
+  const mount = mountsOf(get(pod, 'containers.0')).find((m) => m.mountPath === modelsDir);
+  if (!mount) return [`nothing mounted at its models folder ${modelsDir}`];
+  const out: string[] = [];
+  const claim = claimOf(pod, mount.name);
+  if (claim !== claimName) out.push(`${modelsDir} is ${claim ? `claim ${claim}` : 'not a claim'}, not ${claimName}`);
+  if (mount.readOnly !== true) out.push(`${modelsDir} is writable: only the retrain Job writes models`);
+  return out;
+}
+
+/** JSON patch `add` and `replace` (what the README's overlay uses), on a copy. */
+function jsonPatch(doc: Obj, ops: readonly { op: string; path: string; value: unknown }[]): Obj {
+  const out = clone(doc);
+  for (const { op, path, value } of ops) {
+    const keys = path.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = keys.pop() as string;
+    const parent = keys.reduce<unknown>((v, k) => (v as Obj | undefined)?.[k], out) as Obj | unknown[] | undefined;
+    if (Array.isArray(parent) && op === 'add') parent.splice(last === '-' ? parent.length : Number(last), 0, value);
+    else if (parent && !Array.isArray(parent) && (op === 'add' || (op === 'replace' && last in parent))) parent[last] = value;
+    else throw new Error(`${op} ${path}: not applicable here`);
+  }
+  return out;
+}
+
+/** The README's ```yaml block that contains `marker`. */
+function readmeYaml(rel: string, marker: string): Obj {
+  const block = [...readText(rel).matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string).find((b) => b.includes(marker));
+  if (block === undefined) throw new Error(`${rel}: no yaml block with ${marker}`);
+  return parse(block) as Obj;
+}
+
+// ---- Alertmanager ------------------------------------------------------------------------------
+
+interface AmRoute { receiver?: string; matchers?: string[]; continue?: boolean; routes?: AmRoute[] }
+
+/** One Alertmanager matcher: name=value, !=, =~, !~ (regexes anchored, as Alertmanager anchors them). */
+function matcher(text: string): (labels: Record<string, string>) => boolean {
+  const m = /^\s*([A-Za-z_]\w*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*$/.exec(text);
+  if (!m) throw new Error(`cannot read matcher ${text}`);
+  const [, name = '', op, quoted, bare] = m;
+  const value = quoted === undefined ? (bare ?? '') : quoted.replace(/\\(.)/g, '$1');
+  const re = op === '=~' || op === '!~' ? new RegExp(`^(?:${value})$`) : undefined;
+  return (labels) => {
+    const v = labels[name] ?? '';
+    return op === '=' ? v === value : op === '!=' ? v !== value : op === '=~' ? re!.test(v) : !re!.test(v);
+  };
+}
+
+/**
+ * The receivers Alertmanager notifies for an alert with these labels: the first child route
+ * that matches, and the following ones while `continue` is set; the route itself when no child
+ * matches. A child without a receiver inherits its parent's.
+ */
+function receiversFor(route: AmRoute, labels: Record<string, string>, inherited?: string): string[] {
+  const receiver = route.receiver ?? inherited;
+  const out: string[] = [];
+  for (const child of route.routes ?? []) {
+    if ('match' in child || 'match_re' in child) throw new Error('match/match_re are deprecated: use matchers');
+    if (!(child.matchers ?? []).every((t) => matcher(t)(labels))) continue;
+    out.push(...receiversFor(child, labels, receiver));
+    if (child.continue !== true) break;
+  }
+  return out.length ? out : [String(receiver)];
+}
+
+/** Problems Alertmanager would refuse to load: no root receiver, matchers on the root, a receiver used but not defined, one defined twice. */
+function alertmanagerProblems(config: Obj): string[] {
+  const route = config.route as AmRoute | undefined;
+  if (!route?.receiver) return ['the root route needs a receiver'];
+  const out: string[] = [];
+  if (route.matchers?.length) out.push('the root route must match every alert: no matchers');
+  const names = ((config.receivers ?? []) as { name: string }[]).map((r) => r.name);
+  for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) out.push(`receiver ${n} defined twice`);
+  const used = (r: AmRoute): string[] => [...(r.receiver ? [r.receiver] : []), ...(r.routes ?? []).flatMap(used)];
+  for (const n of new Set(used(route))) if (!names.includes(n)) out.push(`receiver ${n} is used but not defined`);
   return out;
 }
 
@@ -537,5 +803,260 @@ describe('deploy/k8s: the model monitor', () => {
     expect(selectors(get<Obj>(sts, 'spec.template.metadata.labels'))).toEqual([]);
     // A monitor labelled as a scorer would join the scorer's Service and count in its PDB.
     expect(selectors({ ...get<Obj>(sts, 'spec.template.metadata.labels'), 'app.kubernetes.io/component': 'scorer' })).toHaveLength(3);
+  });
+});
+
+// ---- Kubernetes: scheduled retraining --------------------------------------------------------
+describe('deploy/k8s: scheduled retraining', () => {
+  const docs = manifests.map((m) => m.doc);
+  const cron = byName('CronJob', 'fraudscore-retrain');
+  const claim = byName('PersistentVolumeClaim', 'fraudscore-models');
+  const pod = get<Obj>(cron, 'spec.jobTemplate.spec.template.spec');
+  const container = get<Obj>(pod, 'containers.0');
+  const { env } = resolveEnv(container, docs);
+  const scorerDeployment = byKind('Deployment');
+  const cm = get<Record<string, string>>(byKind('ConfigMap'), 'data');
+  const secret = get<Record<string, string>>(byKind('Secret'), 'stringData');
+  const scorer = loadConfig({ ...cm, ...secret });
+  const runtime = parseDockerfile(readText('deploy/docker/Dockerfile')).at(-1)!;
+  const entrypoint = execForm(all(runtime, 'ENTRYPOINT').at(-1) ?? '[]');
+  const writable = mountsOf(container).filter((m) => !m.readOnly).map((m) => m.mountPath);
+
+  it('validates strictly as a CronJob with its claim, and typos are rejected', () => {
+    expect(manifests.filter((m) => m.file === 'retrain-cronjob.yaml').map((m) => m.doc.kind).sort()).toEqual(['CronJob', 'PersistentVolumeClaim']);
+    expect(validateManifest(cron)).toEqual([]);
+    expect(validateManifest(claim)).toEqual([]);
+
+    const broken = clone(cron);
+    (broken.spec as Obj).concurencyPolicy = 'Forbid';
+    get<Obj>(broken, 'spec.jobTemplate.spec').backofLimit = 0;
+    get<Obj>(broken, 'spec.jobTemplate.spec.template.spec.initContainers.0').volumeMount = [];
+    const errors = validateManifest(broken).join('\n');
+    expect(errors).toMatch(/additionalProperty.*concurencyPolicy/);
+    expect(errors).toMatch(/additionalProperty.*backofLimit/);
+    expect(errors).toMatch(/additionalProperty.*volumeMount"/);
+    const badClaim = clone(claim);
+    (badClaim.spec as Obj).accessModes = 'ReadWriteMany';
+    expect(validateManifest(badClaim).join('\n')).toMatch(/accessModes must be array/);
+  });
+
+  it('runs one at a time and never retries (Forbid, backoffLimit 0), bounded in time and history', () => {
+    expect(jobProblems(cron)).toEqual([]);
+    expect(get(cron, 'spec.concurrencyPolicy')).toBe('Forbid');
+    expect(get(cron, 'spec.jobTemplate.spec.backoffLimit')).toBe(0);
+    // A stuck run is killed long before the next weekly one is due.
+    expect(get<number>(cron, 'spec.jobTemplate.spec.activeDeadlineSeconds')).toBeLessThan(7 * 86_400);
+
+    const broken = clone(cron);
+    (broken.spec as Obj).concurrencyPolicy = 'Allow';
+    delete get<Obj>(broken, 'spec.jobTemplate.spec').backoffLimit;
+    delete get<Obj>(broken, 'spec.jobTemplate.spec').ttlSecondsAfterFinished;
+    get<Obj>(broken, 'spec.jobTemplate.spec.template.spec').restartPolicy = 'OnFailure';
+    expect(jobProblems(broken)).toHaveLength(4);
+  });
+
+  it('runs on a valid 5-field cron schedule, in an explicit time zone', () => {
+    expect(cronProblems(String(get(cron, 'spec.schedule')))).toEqual([]);
+    const zone = get<string>(cron, 'spec.timeZone');
+    expect(() => new Intl.DateTimeFormat('en', { timeZone: zone })).not.toThrow();
+
+    for (const ok of ['*/15 0-6 1,15 JAN-jun sun', '0 3 * * 7', '5 4 1-31/2 12 1-5']) expect(cronProblems(ok), ok).toEqual([]);
+    for (const bad of ['0 0 3 * * 1', '@weekly', '60 3 * * 1', '0 24 * * 1', '0 3 0 * *', '0 3 * 13 1', '0 3 * * 8', '0 3 * * MON-', '0 5-3 * * *', '*/0 * * * *', 'CRON_TZ=UTC 0 3 * * 1']) {
+      expect(cronProblems(bad), bad).toHaveLength(1);
+    }
+    expect(() => new Intl.DateTimeFormat('en', { timeZone: 'Europe/Pariss' })).toThrow();
+  });
+
+  it('runs `retrain --from-kafka --deploy shadow` through the image entry point, with options the command has', () => {
+    const run = retrainInvocation(container, entrypoint);
+    expect(run.problems).toEqual([]);
+    const options = retrainOptions();
+    expect(retrainArgProblems(run.args, options, writable)).toEqual([]);
+    expect(run.args.slice(0, 2)).toEqual(['retrain', '--from-kafka']);
+    expect(run.args[run.args.indexOf('--deploy') + 1]).toBe('shadow');
+    // The wrapper needs a shell and GNU date (`-d '42 days ago'`): a Debian base, not distroless or busybox.
+    expect(runtime.from).toMatch(/-(bookworm|trixie)(-slim)?$/);
+
+    const swap = (from: string, to: string[]) => run.args.flatMap((a) => (a === from ? to : [a]));
+    expect(retrainArgProblems(swap('shadow', ['champion']), options, writable)).toEqual(['--deploy champion: a scheduled retrain adds its candidate as shadow only']);
+    expect(retrainArgProblems(swap('--from-kafka', ['--from-kafka', '--since', '2024-01-01']), options, writable)).toEqual(['--since in the args: the script appends it']);
+    expect(retrainArgProblems(swap('--from-kafka', ['--kafka']), options, writable)).toHaveLength(2);
+    expect(retrainArgProblems(swap('/work/run', ['/app/runs']), options, writable)).toEqual(['--out /app/runs is not on a writable volume']);
+    expect(retrainArgProblems(['retrain', '--from-kafka', '--deploy'], options, writable)).toHaveLength(3);
+
+    const wrong = clone(container);
+    wrong.command = ['sh', '-c'];
+    (wrong.args as string[])[0] = "since=$(date -u -d '42 days ago' +%F)\nexec node dist/main.js \"$@\" --since \"$since\"";
+    expect(retrainInvocation(wrong, entrypoint).problems).toHaveLength(3);
+  });
+
+  it('replays enough history for the retrain window, with a week for late labels', () => {
+    const run = retrainInvocation(container, entrypoint);
+    // No --delta-* flags: the command's defaults apply.
+    expect(run.args.filter((a) => a.startsWith('--delta-'))).toEqual([]);
+    expect(neededDays(DEFAULT_DELTAS)).toBe(35);
+    expect((run.sinceDays ?? 0) - neededDays(DEFAULT_DELTAS)).toBeGreaterThanOrEqual(7);
+    expect((run.sinceDays ?? 0) - neededDays({ ...DEFAULT_DELTAS, deltaTrain: 14 })).toBeLessThan(7);
+  });
+
+  it("sets only settings the retrain command reads, the shared ones from the scorer's ConfigMap and Secret, with the scorers' values", () => {
+    expect(resolveEnv(container, docs).problems).toEqual([]);
+    expect(retrainEnvProblems(container, docs)).toEqual([]);
+    // It replays what the scorers consume, the way they read it, and writes specs where they read them.
+    expect(replayConfig(env)).toEqual({
+      topics: { transactions: scorer.topics.transactions, outcomes: scorer.topics.outcomes },
+      wireFormat: scorer.wireFormat,
+      limits: { maxAmountMinor: scorer.maxAmountMinor, maxFutureSkewMs: scorer.maxFutureSkewMs },
+    });
+    expect(env.FRAUD_KAFKA_BROKERS?.split(',')).toEqual(scorer.brokers);
+    expect(env.FRAUD_TOPIC_DEPLOYMENTS ?? TOPICS.deployments).toBe(scorer.topics.deployments);
+
+    // Optional keys follow the ConfigMap once it sets them.
+    const set = docs.map((d) => (d.kind === 'ConfigMap' ? { ...d, data: { ...cm, FRAUD_MAX_AMOUNT_MINOR: '5000', FRAUD_TOPIC_DEPLOYMENTS: 'specs' } } : d));
+    const followed = resolveEnv(container, set).env;
+    expect(replayConfig(followed).limits.maxAmountMinor).toBe(5000);
+    expect(followed.FRAUD_TOPIC_DEPLOYMENTS).toBe('specs');
+
+    const wrong = clone(container);
+    (wrong.env as Obj[]).push(
+      { name: 'FRAUD_GROUP_ID', value: 'fraudscore-scorer' },
+      { name: 'FRAUD_MONITOR_DB', value: '/tmp/m.db' },
+      { name: 'FRAUD_TOPIC_OUTCOMES', valueFrom: { configMapKeyRef: { name: 'fraudscore-scorer', key: 'FRAUD_TOPIC_DECISIONS' } } },
+    );
+    expect(retrainEnvProblems(wrong, docs)).toEqual([
+      'FRAUD_GROUP_ID: the CLI does not read it',
+      'FRAUD_MONITOR_DB: not a scorer setting, so no scorer value to share',
+      "FRAUD_TOPIC_OUTCOMES: from fraudscore-scorer/FRAUD_TOPIC_DECISIONS, not the scorer's own FRAUD_TOPIC_OUTCOMES",
+    ]);
+    // envFrom would hand it every scorer-only setting.
+    expect(retrainEnvProblems({ envFrom: [{ configMapRef: { name: 'fraudscore-scorer' } }] }, docs)).toContain('FRAUD_ADMIN_PORT: the CLI does not read it');
+  });
+
+  it('writes the candidate to the ReadWriteMany claim mounted where FRAUD_MODELS_DIR points, seeded from the scorers\' image', () => {
+    const scorerSide = { image: get(scorerDeployment, 'spec.template.spec.containers.0.image'), modelsDir: scorer.modelsDir };
+    expect(modelsClaimProblems(cron, env.FRAUD_MODELS_DIR, docs, scorerSide)).toEqual([]);
+    expect(get(claim, 'spec.accessModes')).toEqual(['ReadWriteMany']);
+    expect(get<Obj[]>(pod, 'volumes').find((v) => v.name === 'models')).toEqual({ name: 'models', persistentVolumeClaim: { claimName: 'fraudscore-models' } });
+
+    // The ConfigMap's folder is the image's read-only /app/models: nothing is mounted there.
+    expect(modelsClaimProblems(cron, scorer.modelsDir, docs, scorerSide)).toHaveLength(1);
+    const rwo = docs.map((d) => (d === claim ? { ...d, spec: { ...(d.spec as Obj), accessModes: ['ReadWriteOnce'] } } : d));
+    expect(modelsClaimProblems(cron, env.FRAUD_MODELS_DIR, rwo, scorerSide)).toEqual(['claim fraudscore-models is not ReadWriteMany: scorers on other nodes cannot mount it']);
+    const broken = clone(cron);
+    const seed = get<Obj>(broken, 'spec.jobTemplate.spec.template.spec.initContainers.0');
+    seed.image = 'fraudscore-trainer:0.1.0';
+    seed.command = (seed.command as string[]).map((a) => a.replace('force: false', 'force: true'));
+    delete get<Obj>(broken, 'spec.jobTemplate.spec.template.spec.securityContext').fsGroup;
+    expect(modelsClaimProblems(broken, env.FRAUD_MODELS_DIR, docs, scorerSide)).toHaveLength(3);
+    delete get<Obj>(broken, 'spec.jobTemplate.spec.template.spec').initContainers;
+    expect(modelsClaimProblems(broken, env.FRAUD_MODELS_DIR, docs, scorerSide).at(-1)).toMatch(/no init container seeds models/);
+  });
+
+  it("the README's shared-models overlay mounts that claim read-only where the scorers and the monitor read models", () => {
+    const overlay = readmeYaml('deploy/README.md', 'claimName: fraudscore-models');
+    expect(overlay.kind).toBe('Kustomization');
+    let patched = docs;
+    for (const p of overlay.patches as { target: { kind: string; name: string }; patch: string }[]) {
+      const ops = parse(p.patch) as { op: string; path: string; value: unknown }[];
+      const hit = patched.filter((d) => d.kind === p.target.kind && get(d, 'metadata.name') === p.target.name);
+      expect(hit, `${p.target.kind} ${p.target.name}`).toHaveLength(1);
+      patched = patched.map((d) => (d === hit[0] ? jsonPatch(d, ops) : d));
+    }
+    const find = (kind: string, name: string) => patched.find((d) => d.kind === kind && get(d, 'metadata.name') === name)!;
+    const deployment = find('Deployment', 'fraudscore-scorer');
+    const sts = find('StatefulSet', 'fraudscore-monitor');
+    for (const d of [deployment, sts]) expect(validateManifest(d)).toEqual([]);
+    const scorerDir = loadConfig({ ...get<Record<string, string>>(find('ConfigMap', 'fraudscore-scorer'), 'data'), ...secret }).modelsDir;
+    const monitorDir = loadMonitorConfig(resolveEnv(get<Obj>(sts, 'spec.template.spec.containers.0'), patched).env).modelsDir;
+    expect(sharedModelsProblems(deployment, scorerDir, 'fraudscore-models')).toEqual([]);
+    expect(sharedModelsProblems(sts, monitorDir, 'fraudscore-models')).toEqual([]);
+    // The retrain Job writes where the scorers then read.
+    expect(env.FRAUD_MODELS_DIR).toBe(scorerDir);
+
+    // Without the overlay, the scorers read the image's models: a candidate never reaches them.
+    expect(sharedModelsProblems(scorerDeployment, scorer.modelsDir, 'fraudscore-models')).toEqual([`nothing mounted at its models folder ${scorer.modelsDir}`]);
+    const writableMount = clone(deployment);
+    delete get<Obj>(writableMount, 'spec.template.spec.containers.0.volumeMounts.1').readOnly;
+    get<Obj>(writableMount, 'spec.template.spec.volumes.1.persistentVolumeClaim').claimName = 'models';
+    expect(sharedModelsProblems(writableMount, scorerDir, 'fraudscore-models')).toHaveLength(2);
+    expect(() => jsonPatch(deployment, [{ op: 'replace', path: '/spec/replicaz', value: 1 }])).toThrow();
+  });
+
+  it('runs non-root on a read-only root like the scorer, init container included, within its resources, from images kustomize sets', () => {
+    for (const c of [...(pod.initContainers as Obj[]), ...(pod.containers as Obj[])]) {
+      expect(hardeningProblems(pod, c), String(c.name)).toEqual([]);
+      expect(get(c, 'securityContext'), String(c.name)).toEqual(get(scorerDeployment, 'spec.template.spec.containers.0.securityContext'));
+      expect(containerResourceProblems(c.resources as Obj), String(c.name)).toEqual([]);
+    }
+    expect(pod.securityContext).toMatchObject(get<Obj>(scorerDeployment, 'spec.template.spec.securityContext'));
+    expect(pod.automountServiceAccountToken).toBe(false);
+    // The run folder and temporary files are scratch on emptyDirs; everything else is read-only.
+    expect(writable.sort()).toEqual(['/models', '/tmp', '/work']);
+
+    // Every image is one kustomize sets; the retrain's carries the trainer, which the scorers' image leaves out.
+    const images = (kustomization.images as { name: string }[]).map((i) => i.name);
+    const name = (image: unknown) => String(image).replace(/[:@].*$/, '');
+    for (const c of [...(pod.initContainers as Obj[]), ...(pod.containers as Obj[])]) expect(images).toContain(name(c.image));
+    if (!includedInContext(readText('.dockerignore'), 'services/trainer/train.py')) expect(name(container.image)).not.toBe(name(get(scorerDeployment, 'spec.template.spec.containers.0.image')));
+
+    const broken = clone(pod);
+    const [seed] = broken.initContainers as Obj[];
+    (seed!.securityContext as Obj).readOnlyRootFilesystem = false;
+    delete (seed!.securityContext as Obj).capabilities;
+    expect(hardeningProblems(broken, seed!)).toHaveLength(2);
+    expect(containerResourceProblems({ requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '1', memory: '4Gi' } })).toHaveLength(2);
+  });
+
+  it("keeps the retrain's pods out of the scorer's and the monitor's selectors", () => {
+    const labels = get<Obj>(cron, 'spec.jobTemplate.spec.template.metadata.labels');
+    const selectors = (l: Obj) => [
+      get<Obj>(scorerDeployment, 'spec.selector.matchLabels'),
+      get<Obj>(byKind('PodDisruptionBudget'), 'spec.selector.matchLabels'),
+      get<Obj>(byName('Service', 'fraudscore-scorer'), 'spec.selector'),
+      get<Obj>(byName('StatefulSet', 'fraudscore-monitor'), 'spec.selector.matchLabels'),
+    ].filter((sel) => Object.entries(sel).every(([k, v]) => l[k] === v));
+    expect(selectors(labels)).toEqual([]);
+    // `kubectl create job --from=cronjob/…` copies the job template's labels: manual runs are found by them too.
+    expect(get(cron, 'spec.jobTemplate.metadata.labels')).toEqual(labels);
+    expect(selectors({ ...labels, 'app.kubernetes.io/component': 'scorer' })).toHaveLength(3);
+  });
+});
+
+// ---- Alertmanager: the retrain trigger -------------------------------------------------------
+describe('deploy/prometheus/alertmanager.yml', () => {
+  const am = readYaml('deploy/prometheus/alertmanager.yml');
+  const rules = (readYaml('deploy/prometheus/rules/fraudscore-monitor.yml').groups as { rules: { alert: string; labels?: Record<string, string> }[] }[]).flatMap((g) => g.rules);
+  const labelsOf = (alert: string): Record<string, string> => {
+    const rule = rules.find((r) => r.alert === alert);
+    if (!rule) throw new Error(`no alert ${alert} in the rules`);
+    return { alertname: alert, ...rule.labels, model: 'fraud-lgbm', version: '1.0.0', feature: 'amount' };
+  };
+  const TRIGGERS = ['FraudscoreInputDrift', 'FraudscoreChampionAccuracyDrop'];
+
+  it('loads as Alertmanager would: a root receiver, every receiver it routes to defined once', () => {
+    expect(alertmanagerProblems(am)).toEqual([]);
+    expect(alertmanagerProblems({ ...am, receivers: [...(am.receivers as Obj[]), { name: 'fraudscore-oncall' }] })).toEqual(['receiver fraudscore-oncall defined twice']);
+    expect(alertmanagerProblems({ ...am, receivers: (am.receivers as Obj[]).filter((r) => r.name !== 'fraudscore-retrain') })).toEqual(['receiver fraudscore-retrain is used but not defined']);
+    expect(alertmanagerProblems({ ...am, route: { ...(am.route as Obj), receiver: undefined } })).toHaveLength(1);
+  });
+
+  it('sends the drift and accuracy alerts to the retrain webhook and on to the people on call; other alerts to them only', () => {
+    const route = am.route as AmRoute;
+    for (const alert of TRIGGERS) expect(receiversFor(route, labelsOf(alert)), alert).toEqual(['fraudscore-retrain', 'fraudscore-oncall']);
+    for (const { alert } of rules.filter((r) => !TRIGGERS.includes(r.alert))) expect(receiversFor(route, labelsOf(alert)), alert).toEqual(['fraudscore-oncall']);
+
+    const receiver = (am.receivers as Obj[]).find((r) => r.name === 'fraudscore-retrain');
+    const [hook] = get<{ url: string; send_resolved?: boolean }[]>(receiver, 'webhook_configs');
+    expect(new URL(hook!.url).protocol).toMatch(/^https?:$/);
+    // Only a firing alert starts a retrain.
+    expect(hook!.send_resolved).toBe(false);
+
+    const [retrain, ...rest] = route.routes!;
+    expect(receiversFor({ ...route, routes: [{ ...retrain!, continue: false }, ...rest] }, labelsOf(TRIGGERS[0]!))).toEqual(['fraudscore-retrain']);
+    const typo = { ...retrain!, matchers: ['alertname=~"FraudscoreInputDrift|FraudscoreChampionAccuracyDrops"'] };
+    expect(receiversFor({ ...route, routes: [typo, ...rest] }, labelsOf(TRIGGERS[1]!))).toEqual(['fraudscore-oncall']);
+    // Anchored as Alertmanager anchors it: a prefix is no match.
+    expect(matcher('alertname=~"FraudscoreInput"')({ alertname: 'FraudscoreInputDrift' })).toBe(false);
+    expect(matcher('severity!=critical')({ severity: 'warning' })).toBe(true);
   });
 });

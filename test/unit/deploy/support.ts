@@ -2,7 +2,7 @@
  * Loaders, schema validators and small parsers shared by the deploy tests. Everything here is
  * offline: the schemas are vendored in test/fixtures/schemas (see its README for provenance).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Named imports: ajv is CommonJS, and under NodeNext its default import is the module object.
@@ -77,6 +77,8 @@ const K8S_KINDS: Record<string, string> = {
   'apps/v1/Deployment': `${K8S_BUNDLE}#/kinds/Deployment`,
   'apps/v1/StatefulSet': `${K8S_BUNDLE}#/kinds/StatefulSet`,
   'policy/v1/PodDisruptionBudget': `${K8S_BUNDLE}#/kinds/PodDisruptionBudget`,
+  'v1/PersistentVolumeClaim': `${K8S_BUNDLE}#/kinds/PersistentVolumeClaim`,
+  'batch/v1/CronJob': `${K8S_BUNDLE}#/kinds/CronJob`,
   'keda.sh/v1alpha1/ScaledObject': 'keda-scaledobject-v1alpha1.json',
 };
 
@@ -108,6 +110,25 @@ export const scorerConfigNames = (): Set<string> => configNames('services/scorer
 
 /** The FRAUD_* names the model monitor's config schema declares. */
 export const monitorConfigNames = (): Set<string> => configNames('services/monitor/src/config.ts');
+
+/** Every .ts file under a folder of the repository, tests excluded. */
+function sources(rel: string): string[] {
+  return readdirSync(join(REPO, rel), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => join(rel, f));
+}
+
+/**
+ * The environment variables the CLI's code reads (`env.NAME`, `process.env.NAME`,
+ * `env['NAME']`), from the source text of services/cli/src and the common code it shares.
+ */
+export function cliEnvNames(): Set<string> {
+  const names = new Set<string>();
+  for (const rel of [...sources('services/cli/src'), ...sources('services/common/src')]) {
+    for (const m of readText(rel).matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[['"]([A-Z][A-Z0-9_]*)['"]\])/g)) names.add((m[1] ?? m[2]) as string);
+  }
+  return names;
+}
 
 /**
  * Partitions the compose init job asks `fraudscore topics` for (its --partitions flag); the

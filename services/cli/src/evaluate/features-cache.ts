@@ -8,12 +8,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../../../common/src/paths.js';
 import { FEATURE_SET_VERSION } from '../../../scorer/src/features/index.js';
 import { DEFAULT_SIMULATION, resolveSimulationOptions, type SimulationOptions } from '../../../simulator/src/index.js';
 
-/** The repository root (this file is services/cli/src/evaluate/features-cache.ts). */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** The project root, from the sources and from the compiled dist/ tree alike (the trainer lives there). */
+export const REPO_ROOT = PROJECT_ROOT;
 
 /** Same convention as services/trainer/setup.sh: $FRAUDSCORE_CACHE, else <repo>/.cache. */
 export function evaluationCacheDir(): string {

@@ -227,6 +227,10 @@ export function summarise(
     replay_features_eps: replay?.eps ?? NaN,
     replay_features_in_process_eps: replay?.inProcessEps ?? NaN,
     replay_features_ratio: replay?.ratio ?? NaN,
+    // The issue's reading: the replay in transactions/s over bench:features (engine + model call, transactions/s), same run.
+    replay_features_tx_eps: replay?.txEps ?? NaN,
+    replay_features_bench_features_tx_eps: replay?.benchFeaturesTxEps ?? NaN,
+    replay_features_ratio_to_bench_features: (replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN),
     // Issue 12: model swaps at 50 % of the sustainable rate (--swap-mode, default eos-rdk).
     swap_mode: opts.swapMode,
     swap_pause_ms: swaps?.pauseMs ?? NaN,
@@ -259,7 +263,8 @@ export function summarise(
       eos_visible_p99_ms_at_50pct: { target: '<= 100 ms (as a read_committed consumer sees it)', value: eosVisibleP99, verdict: verdict(eosVisibleP99, 100, true) },
       state_bytes_per_card: { target: '<= 1024 bytes', value: stateBytes, verdict: verdict(stateBytes, 1024, true) },
       monitor_eps: { target: ">= the scorer's exactly-once throughput (issue 13; end to end through Kafka)", value: monitor?.kafka?.eps ?? NaN, verdict: verdict(monitor?.kafka?.eps ?? NaN, eos, false) },
-      replay_features_ratio: { target: '>= 0.5 of the in-process feature engine (issue 14)', value: replay?.ratio ?? NaN, verdict: verdict(replay?.ratio ?? NaN, 0.5, false) },
+      replay_features_ratio_to_bench_features: { target: '>= 0.5 of bench:features, transactions/s (issue 14)', value: (replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN), verdict: verdict((replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN), 0.5, false) },
+      replay_features_ratio: { target: '>= 0.5 of the same events in memory through the engine and CSV writer (stricter)', value: replay?.ratio ?? NaN, verdict: verdict(replay?.ratio ?? NaN, 0.5, false) },
       monitor_bytes_per_pending: { target: '<= 100 B per pending decision (issue 13)', value: monitor?.bytesPerPending ?? NaN, verdict: verdict(monitor?.bytesPerPending ?? NaN, 100, true) },
       swap_pause_ms: { target: '<= 50 ms at 50 % load (issue 12)', value: swaps?.pauseMs ?? NaN, verdict: verdict(swaps?.pauseMs ?? NaN, 50, true) },
       shadow_eos_ratio: { target: '>= 0.85 of exactly-once without a shadow (issue 12)', value: eps(`eos-shadow${sfx}`) / eos, verdict: verdict(eps(`eos-shadow${sfx}`) / eos, 0.85, false) },

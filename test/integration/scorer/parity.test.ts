@@ -1,19 +1,41 @@
 /**
  * Training/serving skew, proven absent: a simulated history (all three fraud scenarios) is
  * replayed through Kafka into the scorer, and every decision's feature vector must equal the
- * batch computation exactly, and its score the batch score within 1e-6. The second case
- * kills the scorer with SIGKILL mid-stream (exactly-once mode), restarts it, and demands the
- * same: one decision per input, features identical to an uninterrupted run.
+ * batch computation exactly, and its score the batch score within 1e-6. The first case then
+ * feeds the same history to the two other inputs of `fraudscore features`, whose tables train
+ * the models the scorer serves, and demands the same features from each, exactly, for every
+ * decision:
+ *
+ *   - a replay of the very topics the scorer read (`features --from-kafka`, history/replay.ts),
+ *     configured from the scorer's own environment, since = the simulation's first day;
+ *   - the events written as JSON Lines files (`simulate --out`) and loaded as a user's own
+ *     history (`features --transactions --outcomes`, history/merge.ts).
+ *
+ * The second case kills the scorer with SIGKILL mid-stream (exactly-once mode), restarts it,
+ * and demands the same: one decision per input, features identical to an uninterrupted run.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
+import { featureRowsSince } from '../../../services/cli/src/backtest/rows.js';
+import { openKafkaTopicSource } from '../../../services/cli/src/history/kafka-source.js';
+import { loadHistory, mergeEvents } from '../../../services/cli/src/history/merge.js';
+import { loadKafkaHistory, replayConfig } from '../../../services/cli/src/history/replay.js';
 import { createCodecs, type Decision } from '../../../services/common/src/contracts.js';
-import { batchFeatures, FEATURE_NAMES, FEATURE_SET_VERSION } from '../../../services/scorer/src/features/index.js';
+import { batchFeatures, FEATURE_NAMES, FEATURE_SET_VERSION, type FeatureRow } from '../../../services/scorer/src/features/index.js';
 import { loadModel, resolveModelDir, type Model } from '../../../services/scorer/src/model/load.js';
-import { publishEvents, simulate, type SimEvent } from '../../../services/simulator/src/index.js';
+import { publishEvents, resolveSimulationOptions, simulate, writeEventsToDir, type SimEvent } from '../../../services/simulator/src/index.js';
 import { OUTCOME_LEAD_MS, withOutcomeLead } from '../../helpers/outcome-lead.js';
 import { deleteTopics, freshTopics, readTopic, testKafka, type TestTopics } from '../../helpers/kafka.js';
 import { scorerConfig, scorerEnv, spawnScorer, startInProcessScorer } from '../../helpers/scorer.js';
+
+const collect = async (rows: AsyncIterable<FeatureRow>): Promise<FeatureRow[]> => {
+  const out: FeatureRow[] = [];
+  for await (const row of rows) out.push(row);
+  return out;
+};
 
 const codecs = createCodecs('confluent');
 const WORLD = { seed: 11, customers: 250, terminals: 500, days: 21 };
@@ -67,6 +89,31 @@ describe('online features and scores equal the batch computation', () => {
     return { featureMismatches, scoreMismatches };
   };
 
+  /**
+   * Another input's feature rows against the online decisions, by transaction id: every
+   * decision must have exactly one row, with the same 15 values bit for bit (the rows stay
+   * Float64Array, as the CSV writer prints them; no float32 step that could hide a difference).
+   */
+  const compareRows = (input: string, decisions: Decision[], rows: readonly FeatureRow[]) => {
+    const byId = new Map(rows.map((r) => [r.tx.transactionId, r.features]));
+    let missing = 0;
+    let featureMismatches = 0;
+    for (const d of decisions) {
+      const f = byId.get(d.transactionId);
+      if (!f) {
+        missing++;
+        continue;
+      }
+      const i = f.length !== d.features.length ? 0 : d.features.findIndex((v, k) => v !== f[k]);
+      if (i >= 0) {
+        featureMismatches++;
+        if (featureMismatches <= 3) console.log(`parity: ${input}: ${d.transactionId}: ${FEATURE_NAMES[i]} online ${d.features[i]}, ${input} ${f[i]} (${f.length} values)`);
+      }
+    }
+    // A row id twice would hide behind the Map: the row count must equal the distinct ids.
+    return { rows: rows.length, distinctIds: byId.size, missing, featureMismatches };
+  };
+
   it('uninterrupted replay: 0 feature mismatches, 0 score mismatches', async () => {
     const topics = await freshTopics(kafka, 3);
     created.push(topics);
@@ -80,6 +127,53 @@ describe('online features and scores equal the batch computation', () => {
       const result = compare(decisions);
       console.log(`parity: compared ${decisions.length} decisions (15 features each): ${JSON.stringify(result)}`);
       expect(result).toEqual({ featureMismatches: 0, scoreMismatches: 0 });
+
+      // Every row written: the window starts at the simulation's first day, so no transaction
+      // is look-back only (and there is nothing before it to look back on).
+      const since = resolveSimulationOptions(WORLD).startMs;
+      const allPresent = { rows: decisions.length, distinctIds: decisions.length, missing: 0, featureMismatches: 0 };
+
+      // 1. The topic replay, configured from the scorer's own environment (topics, wire format,
+      // decode limits), as `features --from-kafka` run beside this scorer would be.
+      const replay = replayConfig(scorerEnv(topics));
+      expect(replay.topics).toEqual({ transactions: topics.transactions, outcomes: topics.outcomes });
+      const source = await openKafkaTopicSource(kafka, { groupPrefix: 'parity-replay' });
+      let replayed: FeatureRow[];
+      try {
+        const replayCodecs = createCodecs(replay.wireFormat);
+        const loaded = await loadKafkaHistory({
+          source,
+          topics: replay.topics,
+          window: { since },
+          codecs: { transaction: replayCodecs.transaction, outcome: replayCodecs.outcome },
+          rules: { limits: replay.limits, wireFormat: replay.wireFormat },
+        });
+        expect(loaded.history.bad.lines()).toEqual([]);
+        replayed = await collect(featureRowsSince(loaded.history, since));
+      } finally {
+        await source.close();
+      }
+      const fromTopics = compareRows('topic replay', decisions, replayed);
+      console.log(`parity: topic replay: compared ${replayed.length} replayed rows with the online features: ${JSON.stringify(fromTopics)}`);
+
+      // 2. The same events as the files `simulate --out` writes, loaded as a user's own history
+      // (read, checked, joined, sorted) and merged into the stream batchFeatures reads.
+      const dir = await mkdtemp(join(tmpdir(), 'parity-files-'));
+      let fromFileRows: FeatureRow[];
+      try {
+        const files = await writeEventsToDir(dir, events);
+        const history = await loadHistory({ transactions: files.transactionsFile, outcomes: files.outcomesFile });
+        expect(history.bad.lines()).toEqual([]);
+        fromFileRows = await collect(batchFeatures(mergeEvents(history.transactions, history.outcomes)));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      const fromFiles = compareRows('files', decisions, fromFileRows);
+      console.log(`parity: files: compared ${fromFileRows.length} rows from JSON Lines files with the online features: ${JSON.stringify(fromFiles)}`);
+
+      // Both printed before either is asserted: a failure shows how each input fared.
+      expect(fromTopics).toEqual(allPresent);
+      expect(fromFiles).toEqual(allPresent);
     } finally {
       await scorer.stop();
     }

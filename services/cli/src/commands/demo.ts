@@ -9,18 +9,19 @@ import { acquireTracing } from '../local-jaeger.js';
 import { renderPng, writeRunReport } from '../report/index.js';
 import { createKafka, fetchEndOffsets } from '../../../common/src/kafka.js';
 import { ensureTopics, topicSpecs, type TopicPlan } from '../../../scorer/src/source/topics.js';
-import { createSimulation, publishEvents, type PublishStats, type SimulationOptions } from '../../../simulator/src/index.js';
+import { createSimulation, publishEvents, type PublishStats, type SimEvent, type SimulationOptions } from '../../../simulator/src/index.js';
 import { POISON_KINDS, poisonRecord } from '../../../simulator/src/poison.js';
 import { acquireBroker } from '../local-broker.js';
 import { percentile, startMonitor, type Monitor } from '../demo/monitor.js';
 import { startScorerChild } from '../scorer-child.js';
 import { lifecycleScenario } from '../demo/lifecycle.js';
 import { driftScenario, DRIFT_MAX_SECONDS, DRIFT_RATE } from '../demo/drift.js';
+import { retrainScenario, RETRAIN_RATE } from '../demo/retrain.js';
 import { addDriftOptions, driftOptions, type DriftCliOptions } from '../sim-options.js';
 import { DEFAULT_TOPIC_PLAN } from './topics.js';
 
 export interface DemoOptions extends DriftCliOptions {
-  scenario: 'standard' | 'lifecycle' | 'drift';
+  scenario: 'standard' | 'lifecycle' | 'drift' | 'retrain';
   seconds: number;
   /** Simulated days to publish (undefined: until --seconds end it). */
   days?: number;
@@ -49,6 +50,10 @@ export interface DemoScenario {
   publishing(adminUrl: string): Promise<void>;
   /** Appended to the live progress line. */
   progress(): string;
+  /** Each simulated event as it is handed to the publisher (the stream's clock). */
+  observe?(event: SimEvent): void;
+  /** Publishing is over (ended, or stopped by --seconds or an error): no more events come. */
+  published?(): void;
   /** After the outputs drained and the scorer stopped: its closing lines, ending with its summary line; the exit code. */
   finish(run: DemoEnd): Promise<number>;
 }
@@ -63,7 +68,7 @@ export interface DemoEnd {
   scorerExit: number | null;
 }
 
-const SCENARIOS = ['standard', 'lifecycle', 'drift'] as const;
+const SCENARIOS = ['standard', 'lifecycle', 'drift', 'retrain'] as const;
 
 export function registerDemo(program: Command): void {
   const demo = program
@@ -77,8 +82,8 @@ export function registerDemo(program: Command): void {
     .option('--poison-every <n>', 'publish one malformed record per n transactions (0: none)', (v) => Number(v), 500)
     .option('--partitions <n>', 'partitions of the transactions topic (when created here)', (v) => Number(v), 4)
     .option('--delivery <mode>', 'exactly-once | at-least-once', 'exactly-once')
-    .option('--days <n>', 'simulated days to publish (default: as many as --seconds allow; drift: 54)', (v) => Number(v))
-    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit) | drift (a world that drifts mid-run, watched by the model monitor)', 'standard');
+    .option('--days <n>', 'simulated days to publish (default: as many as --seconds allow; drift: 54; retrain: 200)', (v) => Number(v))
+    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit) | drift (a world that drifts mid-run, watched by the model monitor) | retrain (the world drifts, the champion decays: retrain from Kafka on the post-drift weeks, gate, candidate as shadow, then promoted)', 'standard');
   // A drifting world (the simulator's --drift-* options), for watching the monitor react.
   addDriftOptions(demo).action(async (opts: DemoOptions) => {
       for (const k of ['seconds', 'rate', 'customers', 'terminals', 'partitions'] as const) {
@@ -87,12 +92,13 @@ export function registerDemo(program: Command): void {
       if (opts.days !== undefined && !(Number.isInteger(opts.days) && opts.days > 0)) throw new Error('--days must be a positive whole number');
       if (!SCENARIOS.includes(opts.scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
       if (opts.scenario === 'lifecycle' && opts.delivery !== 'exactly-once') throw new Error('--scenario lifecycle runs exactly-once: its audit counts every duplicate');
-      if (opts.scenario === 'drift') {
+      if (opts.scenario === 'retrain' && opts.delivery !== 'exactly-once') throw new Error('--scenario retrain runs exactly-once: its audit counts every duplicate');
+      if (opts.scenario === 'drift' || opts.scenario === 'retrain') {
         // Weeks of simulated time: published as fast as the scorer takes them, unless asked otherwise.
-        if (demo.getOptionValueSource('rate') === 'default') opts.rate = DRIFT_RATE;
+        if (demo.getOptionValueSource('rate') === 'default') opts.rate = opts.scenario === 'retrain' ? RETRAIN_RATE : DRIFT_RATE;
         if (demo.getOptionValueSource('seconds') === 'default') opts.seconds = DRIFT_MAX_SECONDS;
       }
-      const scenario = opts.scenario === 'lifecycle' ? lifecycleScenario(opts) : opts.scenario === 'drift' ? driftScenario(opts) : undefined;
+      const scenario = opts.scenario === 'lifecycle' ? lifecycleScenario(opts) : opts.scenario === 'drift' ? driftScenario(opts) : opts.scenario === 'retrain' ? retrainScenario(opts) : undefined;
       process.exitCode = await runDemo(opts, scenario);
     });
 }
@@ -127,7 +133,7 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
     monitor = await startMonitor(kafka, topics, startOffsets);
 
     const during = scenario?.publishing(scorer.adminUrl);
-    const published = await publishWithPoison(kafka, opts, topics, extra?.simulation ?? {}, monitor, telemetry?.tracer, scenario?.progress);
+    const published = await publishWithPoison(kafka, opts, topics, extra?.simulation ?? {}, monitor, telemetry?.tracer, scenario?.progress, scenario?.observe?.bind(scenario)).finally(() => scenario?.published?.());
     const inputEnd = scenario && (await endOffsets(kafka, topics.transactions));
     await during;
     const inputs = published.stats.transactions + published.poison;
@@ -162,6 +168,7 @@ async function publishWithPoison(
   monitor: Monitor,
   tracer?: Tracer,
   more?: () => string,
+  observe?: (e: SimEvent) => void,
 ): Promise<{ stats: PublishStats; poison: number }> {
   const poisonProducer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
   await poisonProducer.connect();
@@ -175,6 +182,7 @@ async function publishWithPoison(
     const events = (function* () {
       let n = 0;
       for (const e of sim.events()) {
+        observe?.(e);
         yield e;
         if (e.kind === 'transaction' && opts.poisonEvery > 0 && ++n % opts.poisonEvery === 0) {
           const kind = POISON_KINDS[(n / opts.poisonEvery) % POISON_KINDS.length]!;

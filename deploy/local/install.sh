@@ -73,7 +73,13 @@ export npm_config_nodedir
 
 log "npm ci on Node $(node -v) (npm $(npm -v))"
 started=$(date +%s)
-npm ci --no-audit --no-fund "$@"
+# One more try when it fails: the bundled librdkafka build (configure, then make) has failed
+# once in a few fresh installs here with a config.h that lacked what configure had just found
+# (SSL, libdl), and passed on the next run; npm ci starts from an empty node_modules each time.
+if ! npm ci --no-audit --no-fund "$@"; then
+  log "npm ci failed after $(($(date +%s) - started)) s; trying once more"
+  npm ci --no-audit --no-fund "$@"
+fi
 log "npm ci took $(($(date +%s) - started)) s"
 node_modules/.bin/node -e '
   const k = require("@confluentinc/kafka-javascript");

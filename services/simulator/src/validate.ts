@@ -46,25 +46,25 @@ function kindOf(value: unknown): string {
   return `a value of type ${typeof value}`;
 }
 
-/** What the schema wants at a path, in words. Enum symbols are schema text, safe to show. */
-function describe(type: avro.Type): string {
+/** What the schema wants, in words. Enum symbols are schema text, safe to show. */
+export function describeType(type: avro.Type): string {
   if (type instanceof avro.types.EnumType) return `one of ${type.symbols.join(', ')}`;
-  if (type instanceof avro.types.UnwrappedUnionType) return type.types.map(describe).join(' or ');
+  if (type instanceof avro.types.UnwrappedUnionType) return type.types.map(describeType).join(' or ');
   if (type instanceof avro.types.LongType || type instanceof avro.types.IntType) return 'an integer';
   const name = type.typeName;
   return name === 'string' ? 'a string' : name === 'boolean' ? 'a boolean (true/false)' : name;
 }
 
-function problemFor(value: unknown, type: avro.Type): string {
+/** Why a value does not fit a type, in words that never repeat the value. */
+export function problemFor(value: unknown, type: avro.Type): string {
   // An enum given a string: say it is not a symbol, without repeating what was given.
-  if (type instanceof avro.types.EnumType && typeof value === 'string') return `expected ${describe(type)}, got a string that is not one of them`;
-  if ((type instanceof avro.types.LongType || type instanceof avro.types.IntType) && typeof value === 'number' && !Number.isInteger(value)) {
-    return 'expected an integer, got a non-integer number';
-  }
-  if ((type instanceof avro.types.LongType || type instanceof avro.types.IntType) && typeof value === 'number') {
-    return 'expected an integer within +/-2^53, got one outside that range';
-  }
-  return `expected ${describe(type)}, got ${kindOf(value)}`;
+  if (type instanceof avro.types.EnumType && typeof value === 'string') return `expected ${describeType(type)}, got a string that is not one of them`;
+  const integer = type instanceof avro.types.LongType || type instanceof avro.types.IntType;
+  if (integer && typeof value === 'number' && !Number.isInteger(value)) return 'expected an integer, got a non-integer number';
+  if (integer && typeof value === 'number') return type instanceof avro.types.IntType
+    ? 'expected an integer within +/-2^31, got one outside that range'
+    : 'expected an integer within +/-2^53, got one outside that range';
+  return `expected ${describeType(type)}, got ${kindOf(value)}`;
 }
 
 /**

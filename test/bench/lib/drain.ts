@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import type { TopicPlan } from '../../../services/scorer/src/source/topics.js';
+import { topicEnvironment, type TopicPlan } from '../../../services/scorer/src/source/topics.js';
 import type { Broker, TraceBackend } from './infra.js';
 import { committedSum, createTopics, deleteTopics, readOutputs, runPlan } from './kafka-io.js';
 import type { ModeDef, ModeKey, Options } from './options.js';
@@ -64,15 +64,7 @@ export function childEnv(ctx: Ctx, mode: ModeDef, plan: TopicPlan, group: string
     FRAUD_KAFKA_CLIENT: mode.client,
     FRAUD_GROUP_ID: group,
     FRAUD_CLIENT_ID: `bench-${mode.key}`,
-    FRAUD_TOPIC_TRANSACTIONS: plan.transactions,
-    FRAUD_TOPIC_OUTCOMES: plan.outcomes,
-    FRAUD_TOPIC_DECISIONS: plan.decisions,
-    FRAUD_TOPIC_FLAGS: plan.flags,
-    FRAUD_TOPIC_DLQ: plan.dlq,
-    FRAUD_TOPIC_CARD_STATE: plan.cardState,
-    FRAUD_TOPIC_SHADOW_DECISIONS: plan.shadowDecisions,
-    FRAUD_TOPIC_DEPLOYMENTS: plan.deployments,
-    FRAUD_TOPIC_DEPLOYMENT_STATUS: plan.deploymentStatus,
+    ...topicEnvironment(plan),
     FRAUD_DELIVERY: mode.delivery,
     FRAUD_FROM_BEGINNING: 'true',
     FRAUD_LOG_LEVEL: 'info',

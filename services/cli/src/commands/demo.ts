@@ -8,7 +8,7 @@ import { SERVICE_VERSION } from '../../../scorer/src/version.js';
 import { acquireTracing } from '../local-jaeger.js';
 import { renderPng, writeRunReport } from '../report/index.js';
 import { createKafka, fetchEndOffsets } from '../../../common/src/kafka.js';
-import { ensureTopics, topicSpecs, type TopicPlan } from '../../../scorer/src/source/topics.js';
+import { ensureTopics, topicEnvironment, topicSpecs, type TopicPlan } from '../../../scorer/src/source/topics.js';
 import { createSimulation, publishEvents, type PublishStats, type SimEvent, type SimulationOptions } from '../../../simulator/src/index.js';
 import { POISON_KINDS, poisonRecord } from '../../../simulator/src/poison.js';
 import { acquireBroker } from '../local-broker.js';
@@ -217,21 +217,6 @@ function status(monitor: Monitor, published: PublishStats, poison: number, more?
   const line = `published ${published.transactions + poison} tx | scored ${f.scored} (${rate.toFixed(0)}/s) | flagged ${f.flagged} | dead-lettered ${f.deadLettered} | p50 ${percentile(recent, 0.5).toFixed(1)} ms p99 ${percentile(recent, 0.99).toFixed(1)} ms${more?.() ?? ''}`;
   if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}`);
   else console.log(line);
-}
-
-/** What tells the scorer to use a plan's topics. */
-function topicEnvironment(plan: TopicPlan): Record<string, string> {
-  return {
-    FRAUD_TOPIC_TRANSACTIONS: plan.transactions,
-    FRAUD_TOPIC_OUTCOMES: plan.outcomes,
-    FRAUD_TOPIC_DECISIONS: plan.decisions,
-    FRAUD_TOPIC_FLAGS: plan.flags,
-    FRAUD_TOPIC_DLQ: plan.dlq,
-    FRAUD_TOPIC_CARD_STATE: plan.cardState,
-    FRAUD_TOPIC_SHADOW_DECISIONS: plan.shadowDecisions,
-    FRAUD_TOPIC_DEPLOYMENTS: plan.deployments,
-    FRAUD_TOPIC_DEPLOYMENT_STATUS: plan.deploymentStatus,
-  };
 }
 
 async function endOffsets(kafka: ReturnType<typeof createKafka>, topic: string): Promise<Map<number, bigint>> {

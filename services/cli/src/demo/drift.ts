@@ -25,6 +25,7 @@ import type { DemoEnd, DemoOptions, DemoScenario } from '../commands/demo.js';
 import { DEFAULT_TOPIC_PLAN } from '../commands/topics.js';
 import { startMonitorChild, type ScorerChild } from '../scorer-child.js';
 import { driftOptions } from '../sim-options.js';
+import { say } from './console.js';
 
 /** Events per second offered when --rate is not given: days pass in seconds. */
 export const DRIFT_RATE = 20_000;
@@ -36,11 +37,6 @@ const DRIFT_FROM_DAY = 40;
 export const WARM_UP_DAYS = 37;
 /** Without --drift-* options: both kinds from day 40. */
 const DEFAULT_DRIFT: DriftOptions = { amountInflation: { fromDay: DRIFT_FROM_DAY, factor: 1.3 }, cardTesting: { fromDay: DRIFT_FROM_DAY, cardsPerDay: 25 } };
-
-function say(line: string): void {
-  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}\n`);
-  else console.log(line);
-}
 
 /** The monitor's records counter and frontiers, from its /metrics; undefined when unreadable. */
 async function monitorFigures(adminUrl: string): Promise<{ decisions: number; outcomes: number; decided: number; labelled: number } | undefined> {

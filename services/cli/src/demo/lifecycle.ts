@@ -23,6 +23,7 @@ import type { DemoEnd, DemoOptions, DemoScenario } from '../commands/demo.js';
 import { DEFAULT_TOPIC_PLAN } from '../commands/topics.js';
 import { pinOf, readHistory, readStatuses, rollbackTarget, verifySpec, writeSpec } from '../models/deployments.js';
 import { auditLifecycle } from './lifecycle-audit.js';
+import { appliedRevision, say, sleep } from './console.js';
 
 const REQUESTED_BY = 'fraudscore demo --scenario lifecycle';
 const CHAMPION = 'fraud-lgbm/1.0.0';
@@ -70,21 +71,6 @@ const STEPS: Step[] = [
     },
   },
 ];
-
-/** One line, clear of the live progress line a terminal shows. */
-function say(line: string): void {
-  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}\n`);
-  else console.log(line);
-}
-
-/** The scorer's `fraudscore_deployment_revision` gauge; undefined when it cannot be read. */
-async function appliedRevision(adminUrl: string): Promise<number | undefined> {
-  const text = await fetch(`${adminUrl}/metrics`).then((r) => (r.ok ? r.text() : '')).catch(() => '');
-  const m = /^fraudscore_deployment_revision(?:\{[^}]*\})?\s+(-?\d+)/m.exec(text);
-  return m ? Number(m[1]) : undefined;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 export function lifecycleScenario(opts: Pick<DemoOptions, 'seconds'>): DemoScenario {
   let ctx: StepContext | undefined;

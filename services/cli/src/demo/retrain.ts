@@ -38,6 +38,7 @@ import { runRetrain } from '../retrain/run.js';
 import { DEFAULT_DELTAS, isoOfDay, type Deltas } from '../retrain/window.js';
 import { driftOptions } from '../sim-options.js';
 import { auditLifecycle } from './lifecycle-audit.js';
+import { appliedRevision, say, sleep } from './console.js';
 
 /** Events per second offered when --rate is not given. */
 export const RETRAIN_RATE = 20_000;
@@ -105,20 +106,6 @@ export function summaryLine(s: { championAp?: number; candidateAp?: number; gate
   const ap = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(3));
   return `retrain: champion AP ${ap(s.championAp)} on the post-drift window, candidate AP ${ap(s.candidateAp)}, gate ${s.gate ?? 'fail'}, deployed ${s.deployed ?? 'nothing'} as ${s.role ?? 'none'}`;
 }
-
-function say(line: string): void {
-  if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2K${line}\n`);
-  else console.log(line);
-}
-
-/** The scorer's `fraudscore_deployment_revision` gauge; undefined when it cannot be read. */
-async function appliedRevision(adminUrl: string): Promise<number | undefined> {
-  const text = await fetch(`${adminUrl}/metrics`).then((r) => (r.ok ? r.text() : '')).catch(() => '');
-  const m = /^fraudscore_deployment_revision(?:\{[^}]*\})?\s+(-?\d+)/m.exec(text);
-  return m ? Number(m[1]) : undefined;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 interface Applied {
   revision: number;

@@ -25,7 +25,7 @@ import { loadConfig } from '../../../scorer/src/config.js';
 import { containsPanLike } from '../../../scorer/src/decode/pan.js';
 import { validateTransaction, type DecodeLimits } from '../../../scorer/src/decode/transaction.js';
 import { InputError, type ErrorCode } from '../../../scorer/src/errors.js';
-import type { FieldProblem } from '../../../simulator/src/validate.js';
+import { problemFor, type FieldProblem } from '../../../simulator/src/validate.js';
 import type { BadKind, Problem } from './problems.js';
 
 export const TRANSACTION_TYPE = loadSchema(SCHEMA_FILES.transaction) as avro.types.RecordType;
@@ -60,36 +60,6 @@ export interface ContentRules {
 }
 
 // ---- shape ------------------------------------------------------------------------------
-
-/** The JSON kind of a value, for messages: never the value itself (as simulator/src/validate.ts). */
-function kindOf(value: unknown): string {
-  if (value === undefined) return 'nothing (field missing)';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'a number' : 'a non-integer number';
-  if (typeof value === 'string') return 'a string';
-  if (typeof value === 'boolean') return 'a boolean';
-  return `a value of type ${typeof value}`;
-}
-
-/** What the schema wants, in words; enum symbols are schema text, safe to show. */
-export function describeType(type: avro.Type): string {
-  if (type instanceof avro.types.EnumType) return `one of ${type.symbols.join(', ')}`;
-  if (type instanceof avro.types.UnwrappedUnionType) return type.types.map(describeType).join(' or ');
-  if (type instanceof avro.types.LongType || type instanceof avro.types.IntType) return 'an integer';
-  const name = type.typeName;
-  return name === 'string' ? 'a string' : name === 'boolean' ? 'a boolean (true/false)' : name;
-}
-
-function problemFor(value: unknown, type: avro.Type): string {
-  if (type instanceof avro.types.EnumType && typeof value === 'string') return `expected ${describeType(type)}, got a string that is not one of them`;
-  const integer = type instanceof avro.types.LongType || type instanceof avro.types.IntType;
-  if (integer && typeof value === 'number' && !Number.isInteger(value)) return 'expected an integer, got a non-integer number';
-  if (integer && typeof value === 'number') return type instanceof avro.types.IntType
-    ? 'expected an integer within +/-2^31, got one outside that range'
-    : 'expected an integer within +/-2^53, got one outside that range';
-  return `expected ${describeType(type)}, got ${kindOf(value)}`;
-}
 
 /** The kind of a shape problem: a missing or null required field, a time, a number, or another value. */
 export function shapeKind(field: string, message: string, type: avro.types.RecordType): BadKind {

@@ -32,6 +32,21 @@ export interface TopicPlan {
   deploymentStatus: string;
 }
 
+/** The FRAUD_TOPIC_* variables that point a scorer (services/scorer/src/config.ts) at a plan's topics. */
+export function topicEnvironment(plan: TopicPlan): Record<string, string> {
+  return {
+    FRAUD_TOPIC_TRANSACTIONS: plan.transactions,
+    FRAUD_TOPIC_OUTCOMES: plan.outcomes,
+    FRAUD_TOPIC_DECISIONS: plan.decisions,
+    FRAUD_TOPIC_FLAGS: plan.flags,
+    FRAUD_TOPIC_DLQ: plan.dlq,
+    FRAUD_TOPIC_CARD_STATE: plan.cardState,
+    FRAUD_TOPIC_SHADOW_DECISIONS: plan.shadowDecisions,
+    FRAUD_TOPIC_DEPLOYMENTS: plan.deployments,
+    FRAUD_TOPIC_DEPLOYMENT_STATUS: plan.deploymentStatus,
+  };
+}
+
 /** Every topic the system uses, with partitions and configs; the card-state changelog is compacted and co-partitioned with the input. */
 export function topicSpecs(names: TopicPlan, partitions: number): ITopicConfig[] {
   const keep = (days: number) => ({ name: 'retention.ms', value: String(days * 86_400_000) });

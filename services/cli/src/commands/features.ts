@@ -2,13 +2,13 @@ import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createCodecs } from '../../../common/src/contracts.js';
 import { createKafka } from '../../../common/src/kafka.js';
-import { batchFeatures, writeFeaturesCsv } from '../../../scorer/src/features/index.js';
+import { createFeatureEngine, FEATURE_COUNT, featureRows, writeFeaturesCsv } from '../../../scorer/src/features/index.js';
 import { assertTopicsExist } from '../../../scorer/src/source/topics.js';
 import { createProgress, createSimulation, type SimEvent } from '../../../simulator/src/index.js';
 import { resolveBrokers } from '../env.js';
 import { parseColumnMapping } from '../history/csv.js';
-import { openKafkaTopicSource } from '../history/kafka-source.js';
 import { formatOf, HISTORY_FORMATS } from '../history/readers.js';
+import { openKafkaTopicSource } from '../history/kafka-source.js';
 import { describeKafkaResult, LOOKBACK_MS, parseReplayTime, replayConfig, writeKafkaFeatureTable, type KafkaTableResult, type ReplayWindow } from '../history/replay.js';
 import { describeHistoryResult, partialPathOf, writeHistoryFeatureTable } from '../history/table.js';
 import { addSimulationOptions, givenSimulationFlags, simulationOptions } from '../sim-options.js';
@@ -204,7 +204,7 @@ export async function writeFeatureTable(sim: Parameters<typeof createSimulation>
       yield e;
     }
   }
-  const rows = await writeFeaturesCsv(batchFeatures(counted(createSimulation(sim).events())), out);
+  const rows = await writeFeaturesCsv(featureRows(counted(createSimulation(sim).events()), createFeatureEngine(), new Float64Array(FEATURE_COUNT)), out);
   progress.stop({ ...stats, elapsedMs: Date.now() - started });
   return rows;
 }

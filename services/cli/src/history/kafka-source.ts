@@ -19,10 +19,12 @@
  *     is delivered exactly once whatever kafkajs refetches. A partition is done when the
  *     batches reach its end offset: judged from kafkajs's END_BATCH_PROCESS event, not from
  *     the last message, because a transactional topic ends with a commit marker that no
- *     message handler ever sees (as the scorer's topic-reader.ts).
+ *     message handler ever sees (as the scorer's topic-reader.ts). One range is fetched at a
+ *     time (the others paused) so ranges arrive in the order given; a fetch still brings up
+ *     to 16 MB of the one partition.
  */
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { retryTransient } from '../../../common/src/kafka.js';
 
 export interface TopicRecord {
@@ -55,7 +57,9 @@ export interface TopicSource {
   /**
    * Reads every range once: committed records only, each partition's in offset order (offsets
    * may skip: transaction markers, aborted records, compaction), in batches handed to
-   * `onRecords`. Resolves once every range was read to its end; commits no offsets anywhere.
+   * `onRecords`, and the ranges one after another in the order given (a range's records all
+   * come before the next range's), so the caller can use them as they come in a fixed order.
+   * Resolves once every range was read to its end; commits no offsets anywhere.
    */
   read(ranges: readonly PartitionRange[], onRecords: (range: PartitionRange, records: readonly TopicRecord[]) => void): Promise<void>;
   close(): Promise<void>;
@@ -99,9 +103,11 @@ async function readRanges(
   ranges: readonly PartitionRange[],
   onRecords: (range: PartitionRange, records: readonly TopicRecord[]) => void,
 ): Promise<void> {
+  // Map order is the ranges' order: the first pending cursor is the one being read.
   const pending = new Map<string, Cursor>();
   for (const range of ranges) if (range.start < range.end) pending.set(key(range.topic, range.partition), { range, next: range.start });
   if (pending.size === 0) return;
+  const current = (): Cursor | undefined => pending.values().next().value;
   const topics = [...new Set([...pending.values()].map((c) => c.range.topic))];
 
   const consumer: Consumer = kafka.consumer({
@@ -120,29 +126,36 @@ async function readRanges(
   });
 
   const pauseOne = (topic: string, partition: number): void => consumer.pause([{ topic, partitions: [partition] }]);
+  const start = (cursor: Cursor): void => {
+    const { topic, partition } = cursor.range;
+    consumer.seek({ topic, partition, offset: cursor.next.toString() });
+    consumer.resume([{ topic, partitions: [partition] }]);
+  };
   const complete = (cursor: Cursor): void => {
     const { topic, partition } = cursor.range;
     pending.delete(key(topic, partition));
     pauseOne(topic, partition);
-    if (pending.size === 0) finish();
+    const next = current();
+    if (next) start(next);
+    else finish();
   };
 
-  // On joining (and on any rejoin after a restart): start each range where it stands, and
-  // stop fetching partitions with nothing (more) to read. kafkajs applies seeks at its next
-  // fetch, and a join comes before any fetch of its generation.
+  // On joining (and on any rejoin after a restart): pause every partition, then read the
+  // current range from where it stands. kafkajs applies seeks at its next fetch, and a join
+  // comes before any fetch of its generation.
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-      const idle = partitions.filter((p) => !pending.has(key(topic, p)));
-      if (idle.length > 0) consumer.pause([{ topic, partitions: idle }]);
-    }
-    for (const { range, next } of pending.values()) consumer.seek({ topic: range.topic, partition: range.partition, offset: next.toString() });
+    for (const [topic, partitions] of Object.entries(payload.memberAssignment)) consumer.pause([{ topic, partitions }]);
+    const cursor = current();
+    if (cursor) start(cursor);
   });
   // After each batch (including batches of markers or aborted records only, which never reach
   // eachBatch): every record of the batch in range was handed over, so the cursor may move to
   // the batch's end, past records no handler sees.
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     const cursor = pending.get(key(payload.topic, payload.partition));
-    if (!cursor) return;
+    // A batch of a paused range fetched before the pause took effect was not handed over: its
+    // cursor stays, and the range is read from there in its turn.
+    if (!cursor || cursor !== current()) return;
     const after = BigInt(payload.lastOffset) + 1n;
     if (after > cursor.next) cursor.next = after;
     if (cursor.next >= cursor.range.end) complete(cursor);
@@ -158,14 +171,16 @@ async function readRanges(
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         const cursor = pending.get(key(batch.topic, batch.partition));
-        if (!cursor) return;
-        const records: TopicRecord[] = [];
-        for (const m of batch.messages) {
-          const offset = BigInt(m.offset);
-          if (offset < cursor.next || offset >= cursor.range.end) continue;
-          records.push({ offset: m.offset, timestamp: m.timestamp, value: m.value });
-          cursor.next = offset + 1n;
-        }
+        if (!cursor || cursor !== current()) return;
+        // kafkajs's messages are TopicRecords already: the records in range are handed over
+        // as they are (a slice of the batch, offsets ascending), not copied one by one.
+        const { messages } = batch;
+        let from = 0;
+        while (from < messages.length && BigInt((messages[from] as KafkaMessage).offset) < cursor.next) from++;
+        let to = from;
+        while (to < messages.length && BigInt((messages[to] as KafkaMessage).offset) < cursor.range.end) to++;
+        const records: readonly TopicRecord[] = from === 0 && to === messages.length ? messages : messages.slice(from, to);
+        if (to > from) cursor.next = BigInt((messages[to - 1] as KafkaMessage).offset) + 1n;
         try {
           if (records.length > 0) onRecords(cursor.range, records);
         } catch (err) {

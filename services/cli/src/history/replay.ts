@@ -38,8 +38,9 @@
  * transactions (since - 37 d .. since - 30 d) feed the terminal windows without being joined:
  * their transactions were not kept, as the online scorer takes outcomes.
  *
- * Order: partitions interleave arbitrarily, so records are kept per partition and added
- * partition by partition in offset order (a duplicate transaction id keeps the same "first"
+ * Order: records arrive range by range (every transactions partition in partition order,
+ * then the outcomes'), each in offset order, and are joined as they arrive (a duplicate
+ * transaction id keeps the same "first"
  * every run), then sorted by eventTime (outcomes by knownAt). Transactions at the same
  * millisecond keep each card's topic order (the order the scorer saw, which the card windows
  * depend on) and are otherwise ordered by transaction id: by the largest id so far in the
@@ -47,17 +48,15 @@
  * interleaving and, for the simulator's increasing ids, the simulator's own order, so a
  * simulated world published and replayed gives the simulation path's table byte for byte.
  */
-import { CodecError, type Codec } from '../../../common/src/avro.js';
-import type { Transaction, TransactionOutcome } from '../../../common/src/contracts.js';
 import { loadConfig } from '../../../scorer/src/config.js';
 import type { DecodeLimits } from '../../../scorer/src/decode/transaction.js';
 import { MAX_WINDOW_MS, TERMINAL_DELAY_MS, type BatchTransaction } from '../../../scorer/src/features/index.js';
 import { createProgress } from '../../../simulator/src/progress.js';
 import type { EventStats } from '../../../simulator/src/stats.js';
-import { outcomeContentProblems, transactionContentProblems, usableId, type OutcomeRecord } from './check.js';
-import type { PartitionRange, TopicRecord, TopicSource } from './kafka-source.js';
+import type { OutcomeRecord } from './check.js';
+import type { PartitionRange, TopicSource } from './kafka-source.js';
 import { HistoryBuilder, type History, type HistoryTransactionEvent } from './merge.js';
-import type { BadLine, Problem } from './problems.js';
+import { checkingReader, isBad, placeOf, type BadRecord, type CheckedBatch, type ReadContext, type RecordRules, type ReplayCodecs } from './replay-read.js';
 import { writeLoadedHistory, type HistoryTableResult } from './table.js';
 
 /** How far back a row's features look: the card windows' 30 days, the terminal windows' 7 + 30. */
@@ -73,11 +72,6 @@ export interface ReplayWindow {
 export interface ReplayTopics {
   transactions: string;
   outcomes: string;
-}
-
-export interface ReplayCodecs {
-  transaction: Codec<Transaction>;
-  outcome: Codec<TransactionOutcome>;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -146,73 +140,6 @@ export async function planReplay(source: TopicSource, topics: ReplayTopics, from
   return { fromTimestamp, ranges, truncated };
 }
 
-// ---- records ------------------------------------------------------------------------------
-
-const whole = (kind: Problem['kind'], message: string): Problem[] => [{ field: '', kind, message }];
-
-/** Why a value does not decode, in words that carry none of its bytes. */
-function decodeProblems(err: unknown, wireFormat: string): Problem[] {
-  if (!(err instanceof CodecError)) return whole('malformed', 'not valid Avro of the contract');
-  switch (err.code) {
-    case 'BAD_MAGIC_BYTE': return whole('malformed', 'not in the Confluent wire format (magic byte 0 + schema id): is the topic written plain? (FRAUD_WIRE_FORMAT, --wire-format)');
-    case 'UNKNOWN_SCHEMA_ID': return whole('malformed', 'written with a schema id this version does not know');
-    case 'INCOMPATIBLE_SCHEMA': return whole('missing-field', 'its writer schema lacks a field the contract requires');
-    case 'MALFORMED_AVRO': return whole('malformed', `not valid Avro of the contract, read in the ${wireFormat} wire format (FRAUD_WIRE_FORMAT, --wire-format)`);
-  }
-}
-
-function decode<T>(codec: Codec<T>, value: Buffer | null, wireFormat: string): { value: T; problems?: undefined } | { problems: Problem[] } {
-  if (!value || value.length === 0) return { problems: whole('malformed', 'no value (a tombstone or an empty record)') };
-  try {
-    return { value: codec.decode(value) };
-  } catch (err) {
-    return { problems: decodeProblems(err, wireFormat) };
-  }
-}
-
-export interface RecordRules {
-  limits: DecodeLimits;
-  wireFormat: string;
-}
-
-/** A record that is not usable: its bad line, and its transaction id when that is usable (merge.ts). */
-export interface BadRecord {
-  bad: BadLine;
-  id?: string;
-}
-
-const isBad = (v: object): v is BadRecord => 'bad' in v;
-
-/** One transactions record: the slim transaction (the fields the history keeps), or its bad line. */
-export function checkTransactionRecord(file: string, record: TopicRecord, codec: Codec<Transaction>, rules: RecordRules): BatchTransaction | BadRecord {
-  const decoded = decode(codec, record.value, rules.wireFormat);
-  if (decoded.problems) return { bad: { file, line: Number(record.offset), problems: decoded.problems } };
-  const tx = decoded.value;
-  const problems = transactionContentProblems(tx, { limits: rules.limits, now: Number(record.timestamp) });
-  if (problems.length > 0) {
-    return { bad: { file, line: Number(record.offset), problems }, id: problems.some((p) => p.field === 'transactionId') ? undefined : usableId(tx.transactionId) };
-  }
-  return { transactionId: tx.transactionId, cardToken: tx.cardToken, terminalId: tx.terminalId, amountMinor: tx.amountMinor, eventTime: tx.eventTime };
-}
-
-/** One outcomes record, or its bad line. */
-export function checkOutcomeRecord(file: string, record: TopicRecord, codec: Codec<TransactionOutcome>, rules: RecordRules): OutcomeRecord | BadRecord {
-  const decoded = decode(codec, record.value, rules.wireFormat);
-  if (decoded.problems) return { bad: { file, line: Number(record.offset), problems: decoded.problems } };
-  const problems = outcomeContentProblems(decoded.value, { limits: rules.limits, now: Number(record.timestamp) });
-  if (problems.length > 0) return { bad: { file, line: Number(record.offset), problems } };
-  return decoded.value;
-}
-
-/**
- * What one partition kept, in offset order, until all are read: the records (or their bad
- * lines) and, beside them, their offsets (a plain number array: no object per record).
- */
-interface Kept<T> {
-  values: (T | BadRecord)[];
-  offsets: number[];
-}
-
 // ---- order --------------------------------------------------------------------------------
 
 /**
@@ -273,91 +200,64 @@ export interface KafkaHistory {
   unjoinedOutcomes: number;
 }
 
-const placeOf = (range: PartitionRange): string => `${range.topic}/${range.partition}`;
-
-/** Plans, reads both topics, checks and joins their records, and orders them (see the header). */
+/**
+ * Plans, reads both topics, checks and joins their records, and orders them (see the header).
+ * The partitions are read one after another (the transactions', then the outcomes') and
+ * their records joined as they arrive.
+ */
 export async function loadKafkaHistory(opts: KafkaHistoryOptions): Promise<KafkaHistory> {
-  const { source, topics, window, codecs, rules } = opts;
+  const { source, topics, window, rules } = opts;
   const plan = await planReplay(source, topics, readFromTimestamp(window, rules.limits.maxFutureSkewMs));
   const keepTxFrom = window.since - CARD_LOOKBACK_MS;
-  const keepOutcomesFrom = window.since - LOOKBACK_MS;
-  const until = window.until ?? Infinity;
-
-  const txKept = new Map<PartitionRange, Kept<BatchTransaction>>();
-  const outcomesKept = new Map<PartitionRange, Kept<OutcomeRecord>>();
-  for (const range of plan.ranges) {
-    if (range.topic === topics.transactions) txKept.set(range, { values: [], offsets: [] });
-    else outcomesKept.set(range, { values: [], offsets: [] });
-  }
+  const ctx: ReadContext = { transactionsTopic: topics.transactions, rules, keepTransactionsFrom: keepTxFrom, keepOutcomesFrom: window.since - LOOKBACK_MS, until: window.until ?? Infinity };
   const result: Omit<KafkaHistory, 'history'> = { plan, read: { transactions: 0, outcomes: 0 }, outside: { transactions: 0, outcomes: 0 }, unjoinedOutcomes: 0 };
   const every = opts.progressEvery ?? 50_000;
   const started = performance.now();
   const stats: EventStats = { transactions: 0, outcomes: 0, frauds: 0, elapsedMs: 0 };
   let sinceProgress = 0;
-
-  await source.read(plan.ranges, (range, records) => {
-    const place = placeOf(range);
-    const tx = txKept.get(range);
-    if (tx) {
-      for (const record of records) {
-        const v = checkTransactionRecord(place, record, codecs.transaction, rules);
-        if (!isBad(v) && (v.eventTime < keepTxFrom || v.eventTime >= until)) {
-          result.outside.transactions++;
-          continue;
-        }
-        tx.values.push(v);
-        tx.offsets.push(Number(record.offset));
-      }
-      result.read.transactions += records.length;
-      stats.transactions += records.length;
-    } else {
-      const kept = outcomesKept.get(range) as Kept<OutcomeRecord>;
-      for (const record of records) {
-        const v = checkOutcomeRecord(place, record, codecs.outcome, rules);
-        if (!isBad(v)) {
-          if (v.eventTime < keepOutcomesFrom || v.eventTime >= until) {
-            result.outside.outcomes++;
-            continue;
-          }
-          if (v.isFraud) stats.frauds++;
-        }
-        kept.values.push(v);
-        kept.offsets.push(Number(record.offset));
-      }
-      result.read.outcomes += records.length;
-      stats.outcomes += records.length;
-    }
-    sinceProgress += records.length;
+  const progress = (read: number): void => {
+    sinceProgress += read;
     if (sinceProgress >= every && opts.onProgress) {
       sinceProgress = 0;
       opts.onProgress({ ...stats, elapsedMs: performance.now() - started });
     }
-  });
-  opts.onProgress?.({ ...stats, elapsedMs: performance.now() - started });
-
-  // Partition by partition, in offset order: the same adds, in the same order, every run.
-  const byPartition = <T>(kept: Map<PartitionRange, T>): [PartitionRange, T][] => [...kept].sort(([a], [b]) => a.partition - b.partition);
+  };
   const builder = new HistoryBuilder(`topic ${topics.transactions}`);
-  for (const [range, { values, offsets }] of byPartition(txKept)) {
+
+  const joinTransactions = ({ read, outside, values, offsets, ...range }: CheckedBatch): void => {
     const place = placeOf(range);
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as BatchTransaction | BadRecord;
       builder.addTransaction(isBad(v) ? v : { line: offsets[i] as number, value: v }, place);
     }
-    values.length = 0;
-  }
-  for (const [range, { values, offsets }] of byPartition(outcomesKept)) {
+    result.read.transactions += read;
+    result.outside.transactions += outside;
+    stats.transactions += read;
+    progress(read);
+  };
+  const joinOutcomes = ({ read, outside, values, offsets, ...range }: CheckedBatch): void => {
     const place = placeOf(range);
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as OutcomeRecord | BadRecord;
       if (isBad(v)) builder.addOutcome(place, v);
-      else if (v.eventTime < keepTxFrom) {
-        builder.addUnjoinedOutcome(v);
-        result.unjoinedOutcomes++;
-      } else builder.addOutcome(place, { line: offsets[i] as number, value: v }, place);
+      else {
+        if (v.isFraud) stats.frauds++;
+        if (v.eventTime < keepTxFrom) {
+          builder.addUnjoinedOutcome(v);
+          result.unjoinedOutcomes++;
+        } else builder.addOutcome(place, { line: offsets[i] as number, value: v }, place);
+      }
     }
-    values.length = 0;
-  }
+    result.read.outcomes += read;
+    result.outside.outcomes += outside;
+    stats.outcomes += read;
+    progress(read);
+  };
+
+  const read = checkingReader(source, opts.codecs);
+  await read(plan.ranges.filter((r) => r.topic === topics.transactions), ctx, joinTransactions);
+  await read(plan.ranges.filter((r) => r.topic !== topics.transactions), ctx, joinOutcomes);
+  opts.onProgress?.({ ...stats, elapsedMs: performance.now() - started });
   const history = builder.finish();
   orderTies(history.transactions);
   return { ...result, history };

@@ -9,7 +9,7 @@
  * a whole table (a table already at `<out>` from an earlier run is left as it was).
  */
 import { rename, rm } from 'node:fs/promises';
-import { batchFeatures, writeFeaturesCsv, type BatchEvent, type BatchTransaction, type FeatureRow } from '../../../scorer/src/features/index.js';
+import { createFeatureEngine, FEATURE_COUNT, featureRows, writeFeaturesCsv, type BatchEvent, type BatchTransaction, type FeatureRow } from '../../../scorer/src/features/index.js';
 import { createProgress } from '../../../simulator/src/progress.js';
 import type { EventStats } from '../../../simulator/src/stats.js';
 import { loadHistory, mergeEvents, type History, type LoadHistoryOptions } from './merge.js';
@@ -113,13 +113,14 @@ export async function writeLoadedHistory(history: History, readMs: number, opts:
     }
   }
   const { writes } = opts;
-  async function* kept(rows: AsyncIterable<FeatureRow>): AsyncGenerator<FeatureRow> {
-    for await (const row of rows) if (writes!(row.tx)) yield row;
+  function* kept(rows: Iterable<FeatureRow>): Generator<FeatureRow> {
+    for (const row of rows) if (writes!(row.tx)) yield row;
   }
   const partial = partialPathOf(opts.out);
   let rows: number;
   try {
-    const all = batchFeatures(counted(mergeEvents(history.transactions, history.outcomes)));
+    // Each row is copied into the CSV writer's chunk before the next is computed: one scratch array.
+    const all = featureRows(counted(mergeEvents(history.transactions, history.outcomes)), createFeatureEngine(), new Float64Array(FEATURE_COUNT));
     rows = await writeFeaturesCsv(writes ? kept(all) : all, partial);
     await rename(partial, opts.out);
   } catch (err) {

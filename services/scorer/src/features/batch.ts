@@ -4,15 +4,11 @@
  * stream merging transactions (by eventTime) and outcomes (by knownAt, before transactions
  * at the same time), which is exactly what the online scorer would see with no lag.
  *
- * writeFeaturesCsv is the only function in features/ that does I/O (a local file for the
- * Python trainer); everything else here is pure.
+ * writeFeaturesCsv (csv/write.ts) is the only function in features/ that does I/O (a local
+ * file for the Python trainer); everything else here is pure.
  */
-import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Transaction } from '../../../common/src/contracts.js';
 import { createFeatureEngine, type FeatureEngine } from './compute.js';
-import { FEATURE_NAMES } from './feature-set.js';
 import type { OutcomeInput } from './terminal-table.js';
 
 /** The fields of a transaction a feature row keeps. */
@@ -34,12 +30,34 @@ export interface FeatureRow {
 /**
  * Walks the merged stream: outcomes go to the terminal table, each transaction moves the
  * watermark to its event time and gets its features. Pass an engine to inspect its stores
- * afterwards (counters, memory); by default a fresh one is used.
+ * afterwards (counters, memory); by default a fresh one is used. Synchronous: a history
+ * already in memory (files, a topic replay, a simulation) pays no promise per row.
+ *
+ * `scratch` (FEATURE_COUNT values): every row's `features` is that one array, overwritten by
+ * the next row, for a consumer that uses each row before asking for the next (the CSV
+ * writer): no array per row for the collector.
  */
+export function* featureRows(events: Iterable<BatchEvent>, engine: FeatureEngine = createFeatureEngine(), scratch?: Float64Array): Generator<FeatureRow> {
+  for (const event of events) {
+    if (event.kind === 'outcome') {
+      engine.terminals.addOutcome(event.outcome);
+      continue;
+    }
+    const { tx, isFraud, fraudScenario } = event;
+    const features = engine.compute(tx, scratch);
+    yield { tx, isFraud, fraudScenario, features };
+  }
+}
+
+/** featureRows for a stream that arrives asynchronously. */
 export async function* batchFeatures(
   events: AsyncIterable<BatchEvent> | Iterable<BatchEvent>,
   engine: FeatureEngine = createFeatureEngine(),
 ): AsyncGenerator<FeatureRow> {
+  if (Symbol.iterator in events) {
+    yield* featureRows(events, engine);
+    return;
+  }
   for await (const event of events) {
     if (event.kind === 'outcome') {
       engine.terminals.addOutcome(event.outcome);
@@ -51,55 +69,5 @@ export async function* batchFeatures(
   }
 }
 
-export const CSV_COLUMNS = [
-  'TRANSACTION_ID',
-  'TX_DATETIME_MS',
-  'CUSTOMER_ID',
-  'TERMINAL_ID',
-  'TX_FRAUD',
-  'TX_FRAUD_SCENARIO',
-  ...FEATURE_NAMES,
-] as const;
-
-/** RFC 4180 quoting, only when needed (ids are normally plain). */
-function csvText(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-/**
- * One CSV line (no newline). Numbers use JavaScript's default formatting, the shortest text
- * that parses back to the same double, so Python's float() recovers every value exactly.
- * Missing labels are empty fields.
- */
-export function featureRowToCsv(row: FeatureRow): string {
-  const fields: string[] = [
-    csvText(row.tx.transactionId),
-    String(row.tx.eventTime),
-    csvText(row.tx.cardToken),
-    csvText(row.tx.terminalId),
-    row.isFraud === undefined ? '' : row.isFraud ? '1' : '0',
-    row.fraudScenario === undefined ? '' : String(row.fraudScenario),
-  ];
-  for (const value of row.features) fields.push(String(value));
-  return fields.join(',');
-}
-
-/** Writes rows as CSV (header CSV_COLUMNS) to `path`; resolves with the number of rows. */
-export async function writeFeaturesCsv(rows: AsyncIterable<FeatureRow> | Iterable<FeatureRow>, path: string): Promise<number> {
-  let count = 0;
-  // Lines are joined into ~64 KB strings: one stream write per line is several times slower.
-  async function* text(): AsyncGenerator<string> {
-    let buffer = CSV_COLUMNS.join(',') + '\n';
-    for await (const row of rows) {
-      buffer += featureRowToCsv(row) + '\n';
-      count++;
-      if (buffer.length >= 65_536) {
-        yield buffer;
-        buffer = '';
-      }
-    }
-    yield buffer;
-  }
-  await pipeline(Readable.from(text()), createWriteStream(path));
-  return count;
-}
+export { CSV_COLUMNS, featureRowToCsv } from './csv/format.js';
+export { writeFeaturesCsv } from './csv/write.js';

@@ -43,6 +43,7 @@ export {
 export {
   CSV_COLUMNS,
   batchFeatures,
+  featureRows,
   featureRowToCsv,
   writeFeaturesCsv,
   type BatchEvent,

@@ -1,8 +1,8 @@
 /**
  * An in-memory stand-in for Kafka topics behind the replay's TopicSource: partitions of
  * records with offsets (which may skip, as transaction markers make them) and timestamps,
- * offsets by timestamp as the broker answers them, and a read that hands ranges over in a
- * seeded random interleaving of partitions and batch sizes, as a consumer might. For unit tests
+ * offsets by timestamp as the broker answers them, and a read that hands the ranges over one
+ * after another (the TopicSource contract) in batches of seeded random sizes. For unit tests
  * of the selection logic; the real broker is tested in test/integration/features-from-kafka.test.ts.
  */
 import type { PartitionOffsets, PartitionRange, TopicRecord, TopicSource } from '../../../../services/cli/src/history/kafka-source.js';
@@ -75,18 +75,17 @@ export class FakeTopics implements TopicSource {
       .filter((r) => r.start < r.end)
       .map((range) => ({ range, records: this.partition(range.topic, range.partition).records.filter((r) => r.offset >= range.start && r.offset < range.end), at: 0 }));
     this.ranges.push(...ranges);
-    const open = cursors.filter((c) => c.records.length > 0);
-    while (open.length > 0) {
-      const i = Math.floor(this.random() * open.length);
-      const c = open[i]!;
-      const n = 1 + Math.floor(this.random() * 700);
-      const batch = c.records.slice(c.at, c.at + n).map((r) => ({ offset: String(r.offset), timestamp: String(r.timestamp), value: r.value }));
-      c.at += batch.length;
-      this.delivered += batch.length;
-      onRecords(c.range, batch);
-      if (c.at >= c.records.length) open.splice(i, 1);
-      // Let other work run between batches, as a consumer's fetches do.
-      if (this.random() < 0.05) await Promise.resolve();
+    // The ranges one after another (the TopicSource contract), each in batches of random size.
+    for (const c of cursors) {
+      while (c.at < c.records.length) {
+        const n = 1 + Math.floor(this.random() * 700);
+        const batch = c.records.slice(c.at, c.at + n).map((r) => ({ offset: String(r.offset), timestamp: String(r.timestamp), value: r.value }));
+        c.at += batch.length;
+        this.delivered += batch.length;
+        onRecords(c.range, batch);
+        // Let other work run between batches, as a consumer's fetches do.
+        if (this.random() < 0.05) await Promise.resolve();
+      }
     }
   }
 

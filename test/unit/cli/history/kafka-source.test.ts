@@ -1,6 +1,7 @@
 /**
  * The kafkajs TopicSource's reading rules, on a scripted stand-in for kafkajs's consumer:
- * ranges start where the seek on joining puts them, each offset is handed over once (a
+ * ranges are read one after another in the order given, each from where its seek puts it,
+ * each offset is handed over once (a
  * refetch, records before the start or past the end captured are dropped), a partition ends
  * when its batches pass the end offset even if the last records are transaction markers no
  * handler sees, nothing is ever committed, and the throwaway group is deleted. The real
@@ -23,7 +24,7 @@ const EVENTS = { GROUP_JOIN: 'consumer.group_join', END_BATCH_PROCESS: 'consumer
  * Partitions as logs; the consumer joins (GROUP_JOIN), then fetches each unpaused partition
  * from its position in batches of `batch` records, and once re-delivers a batch it already
  * gave (a refetch). Before the join's seeks apply, a first fetch starts at offset 0, as a
- * fetch racing the seek would.
+ * fetch racing the seek would; after the join a seek applies at the partition's next fetch.
  */
 function scriptedKafka(logs: Record<string, LogRecord[][]>, batch = 3) {
   const calls = { commits: 0, deleted: [] as string[], groupIds: [] as string[], readUncommitted: [] as boolean[], autoCommit: [] as boolean[], disconnected: 0 };
@@ -43,6 +44,7 @@ function scriptedKafka(logs: Record<string, LogRecord[][]>, batch = 3) {
     let topics: string[] = [];
     let running = true;
     let refetched = false;
+    let joined = false;
     const k = (t: string, p: number) => `${t}/${p}`;
     return {
       events: EVENTS,
@@ -51,6 +53,7 @@ function scriptedKafka(logs: Record<string, LogRecord[][]>, batch = 3) {
       subscribe: async (s: { topics: string[] }) => void (topics = s.topics),
       seek: ({ topic, partition, offset }: { topic: string; partition: number; offset: string }) => void seeks.set(k(topic, partition), Number(offset)),
       pause: (list: { topic: string; partitions: number[] }[]) => list.forEach(({ topic, partitions }) => partitions.forEach((p) => paused.add(k(topic, p)))),
+      resume: (list: { topic: string; partitions: number[] }[]) => list.forEach(({ topic, partitions }) => partitions.forEach((p) => paused.delete(k(topic, p)))),
       commitOffsets: async () => void calls.commits++,
       disconnect: async () => {
         running = false;
@@ -64,6 +67,11 @@ function scriptedKafka(logs: Record<string, LogRecord[][]>, batch = 3) {
         const fetchOnce = async (t: string, p: number): Promise<void> => {
           const key = k(t, p);
           if (paused.has(key)) return;
+          // A seek applies at the partition's next fetch.
+          if (joined && seeks.has(key)) {
+            position.set(key, seeks.get(key)!);
+            seeks.delete(key);
+          }
           const from = position.get(key)!;
           const raw = logs[t]![p]!.slice(from, from + batch);
           if (raw.length === 0) return;
@@ -77,8 +85,7 @@ function scriptedKafka(logs: Record<string, LogRecord[][]>, batch = 3) {
         void (async () => {
           for (const t of topics) for (let p = 0; p < logs[t]!.length; p++) await fetchOnce(t, p);
           emitter.emit(EVENTS.GROUP_JOIN, { payload: { memberAssignment: Object.fromEntries(topics.map((t) => [t, logs[t]!.map((_, p) => p)])) } });
-          for (const [key, offset] of seeks) position.set(key, offset);
-          seeks.clear();
+          joined = true;
           while (running) {
             for (const t of topics) for (let p = 0; p < logs[t]!.length; p++) await fetchOnce(t, p);
             await new Promise((resolve) => setImmediate(resolve));
@@ -93,7 +100,7 @@ function scriptedKafka(logs: Record<string, LogRecord[][]>, batch = 3) {
 const log = (n: number, controls: number[] = []): LogRecord[] => Array.from({ length: n }, (_, offset) => ({ offset, control: controls.includes(offset) }));
 
 describe('reading ranges with kafkajs', () => {
-  it('hands over [start, end) of each partition once, in offset order, and commits nothing', async () => {
+  it('hands over [start, end) of each partition once, in offset order, range after range, and commits nothing', async () => {
     // t/0: offsets 0..9, markers at 4 and 9 (the last record: only END_BATCH_PROCESS sees it).
     // t/1: 0..7, written to 8 after the end (6) was captured. t/2: nothing to read. o/0: 0..4.
     const { kafka, calls } = scriptedKafka({ t: [log(10, [4, 9]), log(8), log(2)], o: [log(5)] });
@@ -105,8 +112,10 @@ describe('reading ranges with kafkajs', () => {
       { topic: 'o', partition: 0, start: 0n, end: 5n },
     ];
     const got = new Map<string, string[]>();
+    const order: string[] = [];
     await source.read(ranges, (range, records) => {
       const key = `${range.topic}/${range.partition}`;
+      if (order.at(-1) !== key) order.push(key);
       got.set(key, [...(got.get(key) ?? []), ...records.map((r) => r.offset)]);
       for (const r of records) expect(r.value?.toString()).toBe(`${key}@${r.offset}`);
     });
@@ -116,6 +125,8 @@ describe('reading ranges with kafkajs', () => {
       't/1': ['1', '2', '3', '4', '5'],
       'o/0': ['0', '1', '2', '3', '4'],
     });
+    // One range after another, in the order given: never back to one already left.
+    expect(order).toEqual(['t/0', 't/1', 'o/0']);
     expect(calls.commits).toBe(0);
     expect(calls.autoCommit).toEqual([false]);
     expect(calls.readUncommitted).toEqual([false]);

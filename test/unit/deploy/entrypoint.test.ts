@@ -1,12 +1,15 @@
 /**
- * The container image, checked without Docker: what deploy/docker/Dockerfile promises (non-root,
+ * The container images, checked without Docker: what deploy/docker/Dockerfile promises (non-root,
  * healthcheck by node, production deps only, the default model inside), and that its ENTRYPOINT
  * runs on this machine with the image's environment. The run uses dist/ when it was built (as in
- * the image) and the TypeScript source through tsx otherwise.
+ * the image) and the TypeScript source through tsx otherwise. And the retrain image
+ * (deploy/docker/trainer.Dockerfile): the trainer where the compiled CLI looks for it, its venv
+ * built in, the same user.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { loadConfig } from '../../../services/scorer/src/config.js';
 import { all, copies, envOf, execForm, includedInContext, parseDockerfile } from './dockerfile.js';
 import { REPO, exists, readJson, readText, scorerConfigNames } from './support.js';
@@ -108,5 +111,60 @@ describe('image entrypoint, run outside Docker with the image environment', () =
     expect(run.error, output).toBeUndefined();
     expect(run.status, output).toBe(0);
     expect(output).toMatch(/\bscorer\b/);
+  });
+});
+
+describe('deploy/docker/trainer.Dockerfile (the retrain image)', () => {
+  const [trainer] = parseDockerfile(readText('deploy/docker/trainer.Dockerfile'));
+  const ignore = readText('deploy/docker/trainer.Dockerfile.dockerignore');
+  const env = envOf(trainer!);
+  const kustomization = parse(readText('deploy/k8s/kustomization.yaml')) as { images: { name: string; newTag: string }[] };
+
+  it('is one stage FROM the fraudscore image of the release kustomize deploys', () => {
+    expect(parseDockerfile(readText('deploy/docker/trainer.Dockerfile'))).toHaveLength(1);
+    const tag = kustomization.images.find((i) => i.name === 'fraudscore')?.newTag;
+    expect(trainer!.from).toBe(`fraudscore:${tag}`);
+    expect(kustomization.images.find((i) => i.name === 'fraudscore-trainer')?.newTag).toBe(tag);
+  });
+
+  it('puts the trainer where the compiled CLI looks for it: <project root>/services/trainer, the root being /app', () => {
+    // The project root is the folder above the code with package.json and schemas/
+    // (services/common/src/paths.ts); the fraudscore image copies both into its WORKDIR /app.
+    expect(lastOf('WORKDIR')).toBe('/app');
+    expect(copies(runtime)).toContainEqual({ from: undefined, sources: ['package.json'], dest: './' });
+    expect(copies(runtime)).toContainEqual({ from: undefined, sources: ['schemas'], dest: './schemas' });
+    expect(all(trainer!, 'WORKDIR').at(-1)).toBe('/app');
+    expect(copies(trainer!)).toEqual([{ from: undefined, sources: ['services/trainer'], dest: './services/trainer' }]);
+    // ...and the CLI runs the trainer from there (services/cli/src/retrain/trainer.ts).
+    expect(readText('services/cli/src/retrain/trainer.ts')).toMatch(/join\(REPO_ROOT, 'services\/trainer\/setup\.sh'\)/);
+  });
+
+  it('builds the venv into the image and keeps only its lock file in /tmp, a volume of the CronJob', () => {
+    const run = all(trainer!, 'RUN').join('\n');
+    expect(run).toMatch(/apt-get install[^\n]*\bpython3\b[^\n]*\bpython3-venv\b[^\n]*\blibgomp1\b/);
+    // Debian bookworm's python3 is 3.11, inside what setup.sh accepts (3.10-3.13).
+    expect(runtime.from).toMatch(/-bookworm(-slim)?$/);
+    expect(readText('services/trainer/setup.sh')).toMatch(/\(3, 10\) <= sys\.version_info\[:2\] <= \(3, 13\)/);
+    const cache = env.FRAUDSCORE_CACHE ?? '';
+    expect(cache).toMatch(/^\/opt\//);
+    expect(run).toMatch(/bash services\/trainer\/setup\.sh\b/);
+    expect(run).toContain(`ln -sf /tmp/fraudscore-venv.lock ${cache}/venv.lock`);
+    expect(env.PYTHONDONTWRITEBYTECODE).toBe('1');
+    const cron = readText('deploy/k8s/retrain-cronjob.yaml');
+    expect(cron).toMatch(/- name: tmp\n\s+mountPath: \/tmp/);
+  });
+
+  it('runs as the same non-root user as the fraudscore image, with its entry point', () => {
+    expect(all(trainer!, 'USER').at(-1)).toBe(lastOf('USER'));
+    expect(all(trainer!, 'ENTRYPOINT')).toEqual([]);
+    expect(execForm(all(trainer!, 'CMD').at(-1) ?? '[]')[0]).toBe('retrain');
+  });
+
+  it('takes only the trainer into its build context', () => {
+    for (const src of copies(trainer!).flatMap((c) => c.sources)) expect(includedInContext(ignore, src), src).toBe(true);
+    for (const file of ['services/trainer/train.py', 'services/trainer/requirements.txt', 'services/trainer/setup.sh']) expect(includedInContext(ignore, file), file).toBe(true);
+    for (const junk of ['services/trainer/__pycache__/x.pyc', 'node_modules/x', 'services/cli/src/main.ts', '.cache/venv/bin/python', 'test/unit/trainer/test_data.py']) {
+      expect(includedInContext(ignore, junk), junk).toBe(false);
+    }
   });
 });

@@ -13,12 +13,12 @@ import { Command, type Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { registerRetrain } from '../../../services/cli/src/commands/retrain.js';
-import { replayConfig } from '../../../services/cli/src/history/replay.js';
+import { LOOKBACK_MS, parseReplayTime, replayConfig } from '../../../services/cli/src/history/replay.js';
 import { DEFAULT_DELTAS, type Deltas } from '../../../services/cli/src/retrain/window.js';
 import { TOPICS } from '../../../services/common/src/kafka.js';
 import { loadMonitorConfig } from '../../../services/monitor/src/config.js';
 import { loadConfig } from '../../../services/scorer/src/config.js';
-import { topicSpecs } from '../../../services/scorer/src/source/topics.js';
+import { TRANSACTIONS_RETENTION_DAYS, topicSpecs } from '../../../services/scorer/src/source/topics.js';
 import { all, execForm, includedInContext, parseDockerfile } from './dockerfile.js';
 import {
   REPO, cliEnvNames, composePartitions, get, monitorConfigNames, readJson, readText, readYaml, readYamlDocs,
@@ -265,36 +265,35 @@ function retrainOptions(): Map<string, Option> {
 }
 
 interface Invocation {
-  /** The arguments the script hands to the CLI ("$@"): `retrain` and its flags. */
+  /** The arguments the image's entry point hands to the CLI: `retrain` and its flags. */
   args: string[];
-  /** N of the script's `date -u -d 'N days ago'`, the --since it appends. */
+  /** N of `--since Nd` (the N days before the run's day). */
   sinceDays: number | undefined;
   problems: string[];
 }
 
 /**
- * What the retrain container runs. The CLI takes --since as a date, so the image's entry point
- * (tini, then the CLI) runs `sh -c <script> fraudscore <args…>` instead: the script computes the
- * date and execs the entry point's CLI with the args and that --since; a failed `date` must be
- * exit 2 (bad input), not 1, which means "gate failed".
+ * What the retrain container runs: the image's entry point (tini, then the CLI), not replaced,
+ * with `retrain` and its flags as args; --since as days before the run (`42d`), which the CLI
+ * resolves itself (parseReplayTime), so no shell computes a date.
  */
-function retrainInvocation(c: Obj, entrypoint: string[]): Invocation {
-  const [init, cli] = [entrypoint.slice(0, 2), entrypoint.slice(2)];
+function retrainInvocation(c: Obj): Invocation {
   const problems: string[] = [];
-  if (JSON.stringify(c.command) !== JSON.stringify([...init, 'sh', '-c'])) problems.push(`command ${JSON.stringify(c.command)} != ${JSON.stringify([...init, 'sh', '-c'])}`);
-  const [script = '', , ...args] = (c.args ?? []) as string[];
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  if (!new RegExp(`^\\s*exec ${escape(cli.join(' '))} "\\$@" --since "\\$since"\\s*$`, 'm').test(script)) {
-    problems.push(`the script does not end in \`exec ${cli.join(' ')} "$@" --since "$since"\``);
+  if (c.command !== undefined) problems.push(`command ${JSON.stringify(c.command)}: the image's entry point must run (tini, then the CLI)`);
+  const args = ((c.args ?? []) as string[]).slice();
+  const at = args.indexOf('--since');
+  const since = at < 0 ? undefined : /^(\d+)d$/.exec(args[at + 1] ?? '');
+  if (!since) problems.push('no --since <N>d: a schedule replays the N days before each run');
+  else {
+    const now = Date.UTC(2026, 0, 15, 3);
+    if (parseReplayTime(`${since[1]}d`, '--since', now) !== Date.UTC(2026, 0, 15) - Number(since[1]) * 86_400_000) problems.push('the CLI does not read --since <N>d as N days before today');
   }
-  const since = /^\s*since=\$\(date -u -d '(\d+) days ago' \+%F\) \|\| exit 2\s*$/m.exec(script);
-  if (!since) problems.push("the script does not compute since=$(date -u -d 'N days ago' +%F) || exit 2");
   return { args, sinceDays: since ? Number(since[1]) : undefined, problems };
 }
 
 /**
  * Problems with the CLI arguments: `retrain` with options the command has (each with its
- * value), replaying Kafka, --since left to the script, deployed as shadow only, and the run
+ * value), replaying Kafka, --since relative to the run, deployed as shadow only, and the run
  * folder on a writable volume (the root filesystem is read-only; the default is runs/ there).
  */
 function retrainArgProblems(args: string[], options: Map<string, Option>, writable: string[]): string[] {
@@ -314,7 +313,8 @@ function retrainArgProblems(args: string[], options: Map<string, Option>, writab
     else given.set(flag, args[++i] as string);
   }
   if (!given.has('--from-kafka')) out.push('no --from-kafka: a schedule has no other source of history');
-  if (given.has('--since')) out.push('--since in the args: the script appends it');
+  const since = given.get('--since');
+  if (typeof since === 'string' && !/^\d+d$/.test(since)) out.push(`--since ${since}: a fixed date; a schedule needs days before the run (42d)`);
   if (given.get('--deploy') !== 'shadow') out.push(`--deploy ${String(given.get('--deploy'))}: a scheduled retrain adds its candidate as shadow only`);
   const dir = given.get('--out');
   if (typeof dir !== 'string') out.push('no --out: the run folder would be runs/ on the read-only root');
@@ -437,13 +437,6 @@ function jsonPatch(doc: Obj, ops: readonly { op: string; path: string; value: un
     else throw new Error(`${op} ${path}: not applicable here`);
   }
   return out;
-}
-
-/** The README's ```yaml block that contains `marker`. */
-function readmeYaml(rel: string, marker: string): Obj {
-  const block = [...readText(rel).matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string).find((b) => b.includes(marker));
-  if (block === undefined) throw new Error(`${rel}: no yaml block with ${marker}`);
-  return parse(block) as Obj;
 }
 
 // ---- Alertmanager ------------------------------------------------------------------------------
@@ -867,36 +860,42 @@ describe('deploy/k8s: scheduled retraining', () => {
     expect(() => new Intl.DateTimeFormat('en', { timeZone: 'Europe/Pariss' })).toThrow();
   });
 
-  it('runs `retrain --from-kafka --deploy shadow` through the image entry point, with options the command has', () => {
-    const run = retrainInvocation(container, entrypoint);
+  it('runs `retrain --from-kafka --since 42d --deploy shadow` through the image entry point, with options the command has', () => {
+    const run = retrainInvocation(container);
     expect(run.problems).toEqual([]);
     const options = retrainOptions();
     expect(retrainArgProblems(run.args, options, writable)).toEqual([]);
     expect(run.args.slice(0, 2)).toEqual(['retrain', '--from-kafka']);
     expect(run.args[run.args.indexOf('--deploy') + 1]).toBe('shadow');
-    // The wrapper needs a shell and GNU date (`-d '42 days ago'`): a Debian base, not distroless or busybox.
-    expect(runtime.from).toMatch(/-(bookworm|trixie)(-slim)?$/);
+    // The entry point is the image's: tini, then the compiled CLI.
+    expect(entrypoint.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
 
     const swap = (from: string, to: string[]) => run.args.flatMap((a) => (a === from ? to : [a]));
     expect(retrainArgProblems(swap('shadow', ['champion']), options, writable)).toEqual(['--deploy champion: a scheduled retrain adds its candidate as shadow only']);
-    expect(retrainArgProblems(swap('--from-kafka', ['--from-kafka', '--since', '2024-01-01']), options, writable)).toEqual(['--since in the args: the script appends it']);
+    expect(retrainArgProblems(swap('42d', ['2024-01-01']), options, writable)).toEqual(['--since 2024-01-01: a fixed date; a schedule needs days before the run (42d)']);
     expect(retrainArgProblems(swap('--from-kafka', ['--kafka']), options, writable)).toHaveLength(2);
     expect(retrainArgProblems(swap('/work/run', ['/app/runs']), options, writable)).toEqual(['--out /app/runs is not on a writable volume']);
     expect(retrainArgProblems(['retrain', '--from-kafka', '--deploy'], options, writable)).toHaveLength(3);
 
     const wrong = clone(container);
     wrong.command = ['sh', '-c'];
-    (wrong.args as string[])[0] = "since=$(date -u -d '42 days ago' +%F)\nexec node dist/main.js \"$@\" --since \"$since\"";
-    expect(retrainInvocation(wrong, entrypoint).problems).toHaveLength(3);
+    wrong.args = (wrong.args as string[]).filter((a, i, all) => a !== '--since' && all[i - 1] !== '--since');
+    expect(retrainInvocation(wrong).problems).toHaveLength(2);
   });
 
   it('replays enough history for the retrain window, with a week for late labels', () => {
-    const run = retrainInvocation(container, entrypoint);
+    const run = retrainInvocation(container);
     // No --delta-* flags: the command's defaults apply.
     expect(run.args.filter((a) => a.startsWith('--delta-'))).toEqual([]);
     expect(neededDays(DEFAULT_DELTAS)).toBe(35);
     expect((run.sinceDays ?? 0) - neededDays(DEFAULT_DELTAS)).toBeGreaterThanOrEqual(7);
     expect((run.sinceDays ?? 0) - neededDays({ ...DEFAULT_DELTAS, deltaTrain: 14 })).toBeLessThan(7);
+    // ...and `transactions`, as `fraudscore topics` creates it, still holds those days and the
+    // replay's warm-up before them.
+    const tx = topicSpecs({ ...TOPICS, cardState: 'card-state' }, 12).find((t) => t.topic === TOPICS.transactions);
+    const keptDays = Number(tx?.configEntries?.find((e) => e.name === 'retention.ms')?.value) / 86_400_000;
+    expect(keptDays).toBe(TRANSACTIONS_RETENTION_DAYS);
+    expect(keptDays).toBeGreaterThanOrEqual((run.sinceDays ?? 0) + LOOKBACK_MS / 86_400_000);
   });
 
   it("sets only settings the retrain command reads, the shared ones from the scorer's ConfigMap and Secret, with the scorers' values", () => {
@@ -952,9 +951,11 @@ describe('deploy/k8s: scheduled retraining', () => {
     expect(modelsClaimProblems(broken, env.FRAUD_MODELS_DIR, docs, scorerSide).at(-1)).toMatch(/no init container seeds models/);
   });
 
-  it("the README's shared-models overlay mounts that claim read-only where the scorers and the monitor read models", () => {
-    const overlay = readmeYaml('deploy/README.md', 'claimName: fraudscore-models');
+  it('the shared-models overlay mounts that claim read-only where the scorers and the monitor read models', () => {
+    const overlay = parse(readText('deploy/k8s/overlays/shared-models/kustomization.yaml')) as Obj;
     expect(overlay.kind).toBe('Kustomization');
+    // It builds on the base itself.
+    expect(overlay.resources).toEqual(['../..']);
     let patched = docs;
     for (const p of overlay.patches as { target: { kind: string; name: string }; patch: string }[]) {
       const ops = parse(p.patch) as { op: string; path: string; value: unknown }[];

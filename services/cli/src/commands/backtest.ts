@@ -221,7 +221,7 @@ export function registerBacktest(program: Command, io: BacktestIo = defaultIo, d
     .description('replay an eventTime range of the input topics (read-only) through a candidate and the champion on the same features, and report how decisions, flag rates, realized AP/precision/recall and the fraud caught vs reviews needed would change; exit 0 report, 2 bad input')
     .option('--candidate <name/version>', 'the model to try (a folder under --models-dir)')
     .option('--champion <name/version>', 'the model to compare with (default: <models-dir>/default.json)')
-    .option('--since <date>', `first eventTime replayed (a date: its UTC midnight, or an ISO 8601 date-time with a zone); the ${LOOKBACK_DAYS} days before it are read to warm the features, not scored`)
+    .option('--since <date>', `first eventTime replayed (a date: its UTC midnight, an ISO 8601 date-time with a zone, or 42d: 42 days before today); the ${LOOKBACK_DAYS} days before it are read to warm the features, not scored`)
     .option('--until <date>', 'replay the transactions with eventTime before this')
     .option('--models-dir <dir>', 'model artifacts (env FRAUD_MODELS_DIR)', env.FRAUD_MODELS_DIR || 'models')
     .option('--brokers <list>', 'Kafka bootstrap servers host:port[,…] (default KAFKA_BROKERS, FRAUD_KAFKA_BROKERS, the local broker)')

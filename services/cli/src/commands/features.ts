@@ -80,7 +80,7 @@ export function registerFeatures(program: Command): void {
       .option('--columns <map>', 'with CSV files: field=column,... to read contract fields from other header names (transaction.field= / outcome.field= for one file)')
       .option('--max-bad <n>', 'with --transactions or --from-kafka: bad lines or records to skip before failing (default 0)', count)
       .option('--from-kafka', 'replay the transactions and outcomes topics instead (read-only; see below); needs --since')
-      .option('--since <date>', `with --from-kafka: first eventTime written (a date: its UTC midnight, or an ISO 8601 date-time with a zone); the ${LOOKBACK_DAYS} days before it are read to warm the windows, not written`)
+      .option('--since <date>', `with --from-kafka: first eventTime written (a date: its UTC midnight, an ISO 8601 date-time with a zone, or 42d: 42 days before today); the ${LOOKBACK_DAYS} days before it are read to warm the windows, not written`)
       .option('--until <date>', 'with --from-kafka: write rows with eventTime before this (default: no end)')
       .option('--brokers <list>', 'with --from-kafka: Kafka bootstrap servers host:port[,…] (default KAFKA_BROKERS, FRAUD_KAFKA_BROKERS, the local broker)')
       .option('--transactions-topic <name>', 'with --from-kafka: the transactions topic (default FRAUD_TOPIC_TRANSACTIONS, else transactions)')

@@ -112,7 +112,7 @@ export function registerRetrain(program: Command): void {
     .option('--columns <map>', 'with CSV files: field=column,... (as `features --columns`)')
     .option('--max-bad <n>', 'with --transactions or --from-kafka: bad lines or records to skip before failing (default 0)')
     .option('--from-kafka', 'build the table by replaying the transactions and outcomes topics (read-only), as `features --from-kafka`')
-    .option('--since <date>', 'with --from-kafka: first eventTime written (the 37 days before warm the windows)')
+    .option('--since <date>', 'with --from-kafka: first eventTime written (a date, a date-time with a zone, or 42d: 42 days before today); the 37 days before warm the windows')
     .option('--until <date>', 'with --from-kafka: rows with eventTime before this (default: no end)')
     .option('--transactions-topic <name>', 'with --from-kafka: default FRAUD_TOPIC_TRANSACTIONS, else transactions')
     .option('--outcomes-topic <name>', 'with --from-kafka: default FRAUD_TOPIC_OUTCOMES, else transaction-outcomes')

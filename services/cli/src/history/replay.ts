@@ -77,17 +77,23 @@ export interface ReplayTopics {
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
+const DAYS_AGO = /^(\d{1,5})d$/;
+
 /**
- * A --since/--until value: a date (its UTC midnight) or an ISO 8601 date-time with a zone.
- * A date-time without a zone is refused rather than read in the machine's local zone.
+ * A --since/--until value: a date (its UTC midnight), an ISO 8601 date-time with a zone, or
+ * `<n>d`: the UTC midnight n days before today (`now`), so a schedule (a Kubernetes CronJob)
+ * can say "the last 42 days" without a shell to compute a date. A date-time without a zone is
+ * refused rather than read in the machine's local zone.
  */
-export function parseReplayTime(text: string, flag: string): number {
+export function parseReplayTime(text: string, flag: string, now: number = Date.now()): number {
   const t = text.trim();
+  const ago = DAYS_AGO.exec(t);
+  if (ago) return Math.floor(now / 86_400_000) * 86_400_000 - Number(ago[1]) * 86_400_000;
   const ms = DATE.test(t) ? Date.parse(`${t}T00:00:00Z`) : DATE_TIME.test(t) ? Date.parse(t) : Number.NaN;
   // Date.parse rolls 2018-02-30 over to March 2: the calendar day must read back as written.
   const day = Number.isFinite(ms) ? new Date(ms + zoneOffsetMs(t)).toISOString().slice(0, 10) : '';
   if (day !== t.slice(0, 10)) {
-    throw new Error(`${flag}: expected a date (2018-04-01, UTC midnight) or an ISO 8601 date-time with a zone (2018-04-01T08:00:00Z), got ${JSON.stringify(text)}`);
+    throw new Error(`${flag}: expected a date (2018-04-01, UTC midnight), an ISO 8601 date-time with a zone (2018-04-01T08:00:00Z) or days before today (42d), got ${JSON.stringify(text)}`);
   }
   return ms;
 }

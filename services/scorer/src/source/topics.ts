@@ -47,11 +47,16 @@ export function topicEnvironment(plan: TopicPlan): Record<string, string> {
   };
 }
 
+/** Days `transactions` keeps: the scheduled retrain's 42-day replay plus its 37 days of warm-up, and a margin. */
+export const TRANSACTIONS_RETENTION_DAYS = 90;
+
 /** Every topic the system uses, with partitions and configs; the card-state changelog is compacted and co-partitioned with the input. */
 export function topicSpecs(names: TopicPlan, partitions: number): ITopicConfig[] {
   const keep = (days: number) => ({ name: 'retention.ms', value: String(days * 86_400_000) });
   return [
-    { topic: names.transactions, numPartitions: partitions, configEntries: [keep(7)] },
+    // 90 days: `fraudscore retrain --from-kafka --since 42d` (the weekly CronJob) replays 42
+    // days plus the 37 before them that warm the feature windows (history/replay.ts).
+    { topic: names.transactions, numPartitions: partitions, configEntries: [keep(TRANSACTIONS_RETENTION_DAYS)] },
     { topic: names.outcomes, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '-1' }] },
     { topic: names.decisions, numPartitions: partitions, configEntries: [keep(30)] },
     { topic: names.flags, numPartitions: partitions, configEntries: [keep(30)] },

@@ -296,7 +296,10 @@ describe('options', () => {
     expect(parseReplayTime('2018-04-01T08:00:00Z', '--since')).toBe(START + 8 * HOUR);
     expect(parseReplayTime('2018-04-01T10:00:00.250+02:00', '--since')).toBe(START + 8 * HOUR + 250);
     expect(parseReplayTime('2018-04-01T01:00-02:00', '--since')).toBe(START + 3 * HOUR);
-    for (const bad of ['2018-04-01T08:00:00', '2018-02-30', '2018-13-01', 'yesterday', '1522540800000']) {
+    // <n>d: the UTC midnight n days before today, whatever the hour now.
+    expect(parseReplayTime('42d', '--since', START + 42 * DAY + 23 * HOUR)).toBe(START);
+    expect(parseReplayTime('0d', '--until', START + 5 * HOUR)).toBe(START);
+    for (const bad of ['2018-04-01T08:00:00', '2018-02-30', '2018-13-01', 'yesterday', '1522540800000', '-3d', '4.5d', '42 d', '42h']) {
       expect(() => parseReplayTime(bad, '--since')).toThrow(/--since: expected a date/);
     }
   });

@@ -223,7 +223,9 @@ export function summarise(
     monitor_bytes_per_pending: monitor?.bytesPerPending ?? NaN,
     monitor_rss_mb_per_million_pending: monitor?.rssMbPerMillionPending ?? NaN,
     // Issue 14: features --from-kafka (read, decode, check, order, features, CSV) vs the same
-    // events in memory through the same engine and CSV writer, in the same run.
+    // events in memory through the same engine and CSV writer, in the same run. That ratio is
+    // informational: what the replay adds to the in-memory path (Kafka, decoding, checks, the
+    // join and the sort); the issue's target is the next one.
     replay_features_eps: replay?.eps ?? NaN,
     replay_features_in_process_eps: replay?.inProcessEps ?? NaN,
     replay_features_ratio: replay?.ratio ?? NaN,
@@ -264,7 +266,6 @@ export function summarise(
       state_bytes_per_card: { target: '<= 1024 bytes', value: stateBytes, verdict: verdict(stateBytes, 1024, true) },
       monitor_eps: { target: ">= the scorer's exactly-once throughput (issue 13; end to end through Kafka)", value: monitor?.kafka?.eps ?? NaN, verdict: verdict(monitor?.kafka?.eps ?? NaN, eos, false) },
       replay_features_ratio_to_bench_features: { target: '>= 0.5 of bench:features, transactions/s (issue 14)', value: (replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN), verdict: verdict((replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN), 0.5, false) },
-      replay_features_ratio: { target: '>= 0.5 of the same events in memory through the engine and CSV writer (stricter)', value: replay?.ratio ?? NaN, verdict: verdict(replay?.ratio ?? NaN, 0.5, false) },
       monitor_bytes_per_pending: { target: '<= 100 B per pending decision (issue 13)', value: monitor?.bytesPerPending ?? NaN, verdict: verdict(monitor?.bytesPerPending ?? NaN, 100, true) },
       swap_pause_ms: { target: '<= 50 ms at 50 % load (issue 12)', value: swaps?.pauseMs ?? NaN, verdict: verdict(swaps?.pauseMs ?? NaN, 50, true) },
       shadow_eos_ratio: { target: '>= 0.85 of exactly-once without a shadow (issue 12)', value: eps(`eos-shadow${sfx}`) / eos, verdict: verdict(eps(`eos-shadow${sfx}`) / eos, 0.85, false) },

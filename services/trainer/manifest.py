@@ -3,9 +3,10 @@
 The manifest is what the scorer checks before it trusts the bytes (sha256, ordered feature
 list, feature-set version, input/output contract) and what an operator reads to decide on a
 promotion (data, metrics, thresholds, drift references). Artifacts are immutable: an
-existing version is only replaced with an explicit --force. One exception, by design:
+existing version is only replaced with an explicit --force. Two exceptions, by design:
 calibrate.py may add or refresh the manifest's `calibration` block (a map the monitor applies
-to the score; the ONNX bytes, their sha256 and every other field stay as they are).
+to the score), and reasons.py may add the `reasons` and `tree_covers` blocks the scorer's
+explanations read; the ONNX bytes, their sha256 and every other field stay as they are.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import export
 import histograms
+import reasons
 import thresholds
 from data import FEATURE_SET_VERSION, FEATURES
 
@@ -38,8 +40,10 @@ def build(
     parity: dict,
     timings_s: dict,
     calibration: dict | None = None,
+    tree_covers: dict | None = None,
 ) -> dict:
-    """The manifest dict (JSON-ready)."""
+    """The manifest dict (JSON-ready). `tree_covers`: reasons.tree_covers(pipe, model_bytes) of a
+    tree model (None for linear ones); the reason map is always written."""
     man = {
         "name": name,
         "version": version,
@@ -62,6 +66,7 @@ def build(
         "output_fraud_column": export.FRAUD_COLUMN,
         "features": list(FEATURES),
         "feature_set_version": FEATURE_SET_VERSION,
+        "reasons": reasons.reason_map(FEATURES),
         "sha256": export.sha256(model_bytes),
         "size_bytes": len(model_bytes),
         "training_data": training_data,
@@ -78,6 +83,8 @@ def build(
         "parity": parity,
         "timings_s": timings_s,
     }
+    if tree_covers is not None:
+        man["tree_covers"] = tree_covers
     return with_calibration(man, calibration) if calibration is not None else man
 
 
@@ -103,6 +110,33 @@ def update_calibration(artifact: Path, calibration: dict) -> dict:
     new = with_calibration(old, calibration)
     if {k: v for k, v in new.items() if k != "calibration"} != {k: v for k, v in old.items() if k != "calibration"}:
         raise AssertionError("calibration update would change other manifest fields")
+    _atomic(path, (json.dumps(new, indent=2) + "\n").encode())
+    return new
+
+
+def update_explanations(artifact: Path, reason_map: dict, tree_covers: dict | None) -> dict:
+    """Writes `reasons` (after `feature_set_version`) and, for tree models, `tree_covers` (at the
+    end) into <artifact>/manifest.json in place, replacing earlier ones; every other field and
+    model.onnx stay as they are. Refuses covers written for other ONNX bytes."""
+    path = Path(artifact) / "manifest.json"
+    old = json.loads(path.read_text())
+    if tree_covers is not None and tree_covers.get("onnx_sha256") != old["sha256"]:
+        raise AssertionError("tree_covers describe other ONNX bytes than the manifest's sha256")
+    new: dict = {}
+    for k, v in old.items():
+        if k in ("reasons", "tree_covers"):
+            continue
+        new[k] = v
+        if k == "feature_set_version":
+            new["reasons"] = reason_map
+    new.setdefault("reasons", reason_map)
+    if tree_covers is not None:
+        new["tree_covers"] = tree_covers
+    elif "tree_covers" in old:
+        new["tree_covers"] = old["tree_covers"]
+    keep = ("reasons", "tree_covers")
+    if {k: v for k, v in new.items() if k not in keep} != {k: v for k, v in old.items() if k not in keep}:
+        raise AssertionError("explanation update would change other manifest fields")
     _atomic(path, (json.dumps(new, indent=2) + "\n").encode())
     return new
 

@@ -36,6 +36,7 @@ import calibration  # noqa: E402
 import export  # noqa: E402
 import histograms  # noqa: E402
 import manifest  # noqa: E402
+import reasons  # noqa: E402
 import thresholds  # noqa: E402
 import validate_input  # noqa: E402
 from data import FEATURES, Dataset, day_index, loaded_line  # noqa: E402
@@ -189,6 +190,7 @@ def run_family(fam: Family, ds: Dataset, masks: dict, splits: dict, args, data_i
         chosen_thresholds=chosen,
         reference=histograms.reference(tr.X, FEATURES, train_scores),
         parity=parity, timings_s=timings, calibration=cal,
+        tree_covers=reasons.tree_covers(pipe, model_bytes),
     )
     out = manifest.write(args.models_dir, man, model_bytes, force=args.force)
     print(f"  wrote {out}", flush=True)

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { createPolicy } from '../../services/scorer/src/decision/policy.js';
 import { createExplainer } from '../../services/scorer/src/model/explain/index.js';
 import { randomRows, routedCovers, shipped } from '../unit/scorer/explain/helpers.js';
 
@@ -45,6 +46,16 @@ async function passes(fn: () => Promise<void> | void): Promise<number[]> {
 const explain = await passes(() => {
   for (let r = 0; r < ROWS; r++) ex.contributions(rows, r * width, out);
 });
+// What a flag costs the scorer: the policy's whole decide for a REVIEW/BLOCK score
+// (contributions, the top three, the codes), beside the same decide for an ALLOW (no reasons).
+const policy = createPolicy(a.manifest.thresholds as { review: number; block: number }, `${a.manifest.name}/${a.manifest.version}`, ex);
+const flagScore = 0.999;
+const flag = await passes(() => {
+  for (let r = 0; r < ROWS; r++) policy.decide(flagScore, rows, r * width);
+});
+const allow = await passes(() => {
+  for (let r = 0; r < ROWS; r++) policy.decide(0, rows, r * width);
+});
 const session = await ort.InferenceSession.create(a.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
 const scoreOne = await passes(async () => {
   for (let r = 0; r < ROWS; r++) await session.run({ features: new ort.Tensor('float32', rows.subarray(r * width, (r + 1) * width), [1, width]) });
@@ -61,5 +72,9 @@ const fmt = (xs: number[]) => `${median(xs).toFixed(2)} µs/row (min ${Math.min(
 console.log(`reasons bench: ${a.manifest.name} ${ex.method}, ${ROWS} rows × ${RUNS} passes, node ${process.version}`);
 console.log(`  explainer built in ${buildMs.toFixed(0)} ms, tables ${(ex.tableBytes / 2 ** 20).toFixed(1)} MiB, covers ${ex.method === 'linear' ? 'not needed' : hasCovers ? 'from the manifest' : 'routed (manifest has none)'}`);
 console.log(`  explain (contributions)    ${fmt(explain)}`);
+console.log(`  policy decide, a flag      ${fmt(flag)}  (the reasons' cost per flagged decision)`);
+console.log(`  policy decide, an ALLOW    ${fmt(allow)}`);
 console.log(`  onnxruntime score, 1 row   ${fmt(scoreOne)}`);
 console.log(`  onnxruntime score, by 500  ${fmt(scoreChunks)}`);
+// Last line, for npm run bench (test/bench/lib/reasons.ts).
+console.log(JSON.stringify({ model: `${a.manifest.name}/${a.manifest.version}`, method: ex.method, usPerFlag: median(flag), usPerAllow: median(allow), explainUs: median(explain), scoreOneUs: median(scoreOne), scoreChunkUs: median(scoreChunks), buildMs }));

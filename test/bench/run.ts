@@ -74,6 +74,7 @@ import { writeOutputs } from './lib/render.js';
 import { stateMemory, type StateResult } from './lib/state-memory.js';
 import { monitorStore, type MonitorStoreResult } from './lib/monitor-store.js';
 import { featuresReplay, type FeaturesReplayResult } from './lib/features-replay.js';
+import { reasonsCost, type ReasonsResult } from './lib/reasons.js';
 import { fmt, fmtInt, median } from './lib/stats.js';
 import { defaultClient, summarise, type Profiles, type Result } from './lib/summary.js';
 import { say, stamp, status } from './lib/ui.js';
@@ -123,6 +124,7 @@ async function main(): Promise<number> {
   let state: StateResult | undefined;
   let monitor: MonitorStoreResult | undefined;
   let replay: FeaturesReplayResult | undefined;
+  let reasons: ReasonsResult | undefined;
   let backlogInfo = { transactions: 0, outcomes: 0, seconds: 0, eps: 0 };
   try {
     // 1. The backlog, once.
@@ -222,6 +224,12 @@ async function main(): Promise<number> {
         return undefined;
       });
     }
+    if (!ctx.aborted) {
+      reasons = await reasonsCost().catch((err: Error) => {
+        say(`bench: reasons phase failed: ${err.message}`);
+        return undefined;
+      });
+    }
   } finally {
     if (!opts.keepTopics) await deleteTopics(kafka, Object.values(backlogTopics)).catch((err: Error) => say(`bench: could not delete the backlog topics: ${err.message}`));
     await traces.stop().catch(() => {});
@@ -233,7 +241,7 @@ async function main(): Promise<number> {
   }
 
   // 6. Results.
-  const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state, monitor, replay);
+  const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state, monitor, replay, reasons);
   writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
   await writeOutputs(result, outFile);
   const failedDrains = [...new Set(drains.filter((d) => !d.ok).map((d) => d.mode))];

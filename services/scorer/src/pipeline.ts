@@ -179,7 +179,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const tDecide = performance.now();
       const scoredAt = deps.clock();
       const decisionOf = (arm: Arm, k: number, tx: Transaction, record: InputRecord, score: number, features: number[]): Decision => {
-        const verdict = arm.policy.decide(score, rows64, k * width);
+        const verdict = arm.policy.decide(score, rows32, k * width);
         return {
           transactionId: tx.transactionId,
           cardToken: tx.cardToken,

@@ -229,12 +229,5 @@ function withDeploymentMetrics(metrics: ScorerMetrics, deployment: ReturnType<ty
 }
 
 function policyFor(model: Model): Policy {
-  const idx = (name: string) => FEATURE_NAMES.indexOf(name as (typeof FEATURE_NAMES)[number]);
-  return createPolicy(model.manifest.thresholds, {
-    amount: idx('TX_AMOUNT'),
-    cardAvgAmount30d: idx('CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW'),
-    cardTxCount1d: idx('CUSTOMER_ID_NB_TX_1DAY_WINDOW'),
-    terminalRisk7d: idx('TERMINAL_ID_RISK_7DAY_WINDOW'),
-    terminalRisk30d: idx('TERMINAL_ID_RISK_30DAY_WINDOW'),
-  }, `${model.ref.name}/${model.ref.version}`);
+  return createPolicy(model.manifest.thresholds, `${model.ref.name}/${model.ref.version}`, model.explainer);
 }

@@ -12,6 +12,7 @@ import type { Broker, TraceBackend } from './infra.js';
 import type { LatencyResult } from './latency.js';
 import type { MonitorStoreResult } from './monitor-store.js';
 import type { FeaturesReplayResult } from './features-replay.js';
+import type { ReasonsResult } from './reasons.js';
 import { clientSuffix, KAFKA_CLIENTS, MODE, NODE_MAJOR, NODES, type KafkaClient, type ModeKey, type Options } from './options.js';
 import type { ProfileSummary } from './profile.js';
 import type { StateResult } from './state-memory.js';
@@ -43,6 +44,7 @@ export function summarise(
   state: StateResult | undefined,
   monitor?: MonitorStoreResult,
   replay?: FeaturesReplayResult,
+  reasons?: ReasonsResult,
 ) {
   const client = defaultClient();
   const sfx = clientSuffix(client);
@@ -233,6 +235,12 @@ export function summarise(
     replay_features_tx_eps: replay?.txEps ?? NaN,
     replay_features_bench_features_tx_eps: replay?.benchFeaturesTxEps ?? NaN,
     replay_features_ratio_to_bench_features: (replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN),
+    // Issue 15: reason codes per flagged decision (the policy's decide with TreeSHAP), beside an
+    // ALLOW's decide and onnxruntime's per-row cost in chunks, same run.
+    reasons_us_per_flag: reasons?.usPerFlag ?? NaN,
+    reasons_us_per_allow: reasons?.usPerAllow ?? NaN,
+    reasons_model_us_per_row: reasons?.scoreChunkUs ?? NaN,
+    reasons_explainer_build_ms: reasons?.buildMs ?? NaN,
     // Issue 12: model swaps at 50 % of the sustainable rate (--swap-mode, default eos-rdk).
     swap_mode: opts.swapMode,
     swap_pause_ms: swaps?.pauseMs ?? NaN,
@@ -266,6 +274,7 @@ export function summarise(
       state_bytes_per_card: { target: '<= 1024 bytes', value: stateBytes, verdict: verdict(stateBytes, 1024, true) },
       monitor_eps: { target: ">= the scorer's exactly-once throughput (issue 13; end to end through Kafka)", value: monitor?.kafka?.eps ?? NaN, verdict: verdict(monitor?.kafka?.eps ?? NaN, eos, false) },
       replay_features_ratio_to_bench_features: { target: '>= 0.5 of bench:features, transactions/s (issue 14)', value: (replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN), verdict: verdict((replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN), 0.5, false) },
+      reasons_us_per_flag: { target: '<= 50 µs per flagged decision, default LightGBM (issue 15)', value: reasons?.usPerFlag ?? NaN, verdict: verdict(reasons?.usPerFlag ?? NaN, 50, true) },
       monitor_bytes_per_pending: { target: '<= 100 B per pending decision (issue 13)', value: monitor?.bytesPerPending ?? NaN, verdict: verdict(monitor?.bytesPerPending ?? NaN, 100, true) },
       swap_pause_ms: { target: '<= 50 ms at 50 % load (issue 12)', value: swaps?.pauseMs ?? NaN, verdict: verdict(swaps?.pauseMs ?? NaN, 50, true) },
       shadow_eos_ratio: { target: '>= 0.85 of exactly-once without a shadow (issue 12)', value: eps(`eos-shadow${sfx}`) / eos, verdict: verdict(eps(`eos-shadow${sfx}`) / eos, 0.85, false) },

@@ -225,7 +225,8 @@ describe('pipeline: decisions', () => {
       const expected = Math.fround(scoreOf(f64.map(Math.fround)));
       expect(d.score).toBe(expected);
       expect(d.score).not.toBe(scoreOf(f64));
-      expect(policy.calls[k]).toEqual({ score: d.score, row: f64 });
+      // ...on the row the model saw (float32), which is what the explainer explains
+      expect(policy.calls[k]).toEqual({ score: d.score, row: f64.map(Math.fround) });
       expect(d.decision).toBe(expected >= 0.8 ? 'BLOCK' : expected >= 0.5 ? 'REVIEW' : 'ALLOW');
     });
     expect(model.calls).toHaveLength(1);

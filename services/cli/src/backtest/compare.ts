@@ -26,15 +26,14 @@ export const BLOCK = 2;
 
 const CODE: Record<Outcome, number> = { ALLOW, REVIEW, BLOCK };
 
-/** The reason rules read features; the decision does not, so any index into one zero works. */
-const NO_REASONS = { amount: 0, cardAvgAmount30d: 0, cardTxCount1d: 0, terminalRisk7d: 0, terminalRisk30d: 0 };
-const ZERO = new Float64Array(1);
+/** Without an explainer the policy reads no row: the decision is the score's alone. */
+const NO_ROW = new Float32Array(0);
 
 /** Each score's decision code (ALLOW 0, REVIEW 1, BLOCK 2), by the scorer's own policy. */
 export function decide(scores: ArrayLike<number>, thresholds: Thresholds): Uint8Array {
-  const policy = createPolicy(thresholds, NO_REASONS, 'backtest');
+  const policy = createPolicy(thresholds, 'backtest');
   const out = new Uint8Array(scores.length);
-  for (let i = 0; i < scores.length; i++) out[i] = CODE[policy.decide(scores[i] as number, ZERO, 0).decision];
+  for (let i = 0; i < scores.length; i++) out[i] = CODE[policy.decide(scores[i] as number, NO_ROW, 0).decision];
   return out;
 }
 

@@ -52,7 +52,7 @@ export async function verifySpec(modelsDir: string, spec: DeploymentSpec): Promi
     modelsDir,
     fallback,
     load: (dir) => loadModel(dir, SCORER_CONTRACT),
-    policyFor: (model: Model) => createPolicy(model.manifest.thresholds, { amount: 0, cardAvgAmount30d: 0, cardTxCount1d: 0, terminalRisk7d: 0, terminalRisk30d: 0 }, model.ref.name),
+    policyFor: (model: Model) => createPolicy(model.manifest.thresholds, model.ref.name, model.explainer),
     log,
   });
   try {

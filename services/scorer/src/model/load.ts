@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelRef } from '../../../common/src/contracts.js';
+import { createExplainer, type Explainer } from './explain/index.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 
 /** Which check refused an artifact: a closed set, used as a metric label on a refused deployment. */
@@ -29,6 +30,13 @@ export interface Model {
   readonly manifest: Manifest;
   /** rows: n × features.length float32 values, row-major. Returns P(fraud) per row. */
   score(rows: Float32Array, n: number): Promise<Float32Array>;
+  /**
+   * Per-feature contributions to this model's score, built from the same verified bytes
+   * (explain/): the decision policy's reason codes. Undefined when the model cannot be
+   * explained; `explainRefusal` then says why.
+   */
+  readonly explainer?: Explainer;
+  readonly explainRefusal?: string;
   dispose(): Promise<void>;
 }
 
@@ -79,9 +87,12 @@ export async function loadModel(dir: string, expect: Expectation): Promise<Model
   }
 
   const width = manifest.features.length;
+  // Explained from the bytes whose digest was verified, as the session runs them.
+  const explained = createExplainer(bytes, manifest);
   const model: Model = {
     ref: { name: manifest.name, version: manifest.version, digest },
     manifest,
+    ...(explained.ok ? { explainer: explained.explainer } : { explainRefusal: explained.reason }),
     async score(rows, n) {
       const input = new ort.Tensor('float32', rows.subarray(0, n * width), [n, width]);
       const out = await session.run({ [manifest.input_name]: input }, [manifest.output_name]);

@@ -36,9 +36,9 @@ const c = compareModels(rows, run(championScores, CHAMPION_T), run(candidateScor
 describe('decide', () => {
   it('is the scorer policy: score >= block → BLOCK, >= review → REVIEW, else ALLOW, edges included', () => {
     expect([...decide([0.4999, 0.5, 0.7499, 0.75, 1], CHAMPION_T)]).toEqual([ALLOW, REVIEW, REVIEW, BLOCK, BLOCK]);
-    const policy = createPolicy(CHAMPION_T, { amount: 0, cardAvgAmount30d: 0, cardTxCount1d: 0, terminalRisk7d: 0, terminalRisk30d: 0 }, 'x');
+    const policy = createPolicy(CHAMPION_T, 'x');
     const names = ['ALLOW', 'REVIEW', 'BLOCK'];
-    for (const s of [0, 0.3, 0.5, 0.6, 0.75, 0.99]) expect(names[decide([s], CHAMPION_T)[0] as number]).toBe(policy.decide(s, new Float64Array(1), 0).decision);
+    for (const s of [0, 0.3, 0.5, 0.6, 0.75, 0.99]) expect(names[decide([s], CHAMPION_T)[0] as number]).toBe(policy.decide(s, new Float32Array(0), 0).decision);
   });
 
   it('compares the float32 score the model returns, as the scorer does (float32 0.9 < 0.9)', () => {

@@ -15,7 +15,6 @@ import { loadModel, type Model } from '../../../../services/scorer/src/model/loa
 import { SCORER_CONTRACT } from '../../../../services/scorer/src/service.js';
 import { createLogger } from '../../../../services/scorer/src/telemetry/log.js';
 
-const IDX = { amount: 0, cardAvgAmount30d: 1, cardTxCount1d: 2, terminalRisk7d: 3, terminalRisk30d: 4 };
 const digestOf = (dir: string) => (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { sha256: string }).sha256;
 
 let dir: string;
@@ -45,7 +44,7 @@ beforeAll(async () => {
       const m = await loadModel(d, SCORER_CONTRACT);
       return d.includes('broken') ? { ...m, score: async () => Promise.reject(new Error('kernel failed')) } : m;
     },
-    policyFor: (m) => createPolicy(m.manifest.thresholds, IDX, m.ref.name),
+    policyFor: (m) => createPolicy(m.manifest.thresholds, m.ref.name, m.explainer),
     log: createLogger('fatal'),
     onRefused: (revision, err) => refusals.push({ revision, reason: err.reason }),
   });

@@ -28,7 +28,6 @@ const model: Model = {
   dispose: async () => {},
 };
 const features: FeatureComputer = { width: 15, featureSetVersion: 'v', compute: (t, out, o) => out.fill(t.amountMinor / 100, o, o + 15) };
-const IDX = { amount: 0, cardAvgAmount30d: 1, cardTxCount1d: 2, terminalRisk7d: 3, terminalRisk30d: 4 };
 
 describe('telemetry carries no card data', () => {
   it('span attributes hold no card token, amount, key or PAN', async () => {
@@ -37,7 +36,7 @@ describe('telemetry carries no card data', () => {
     const tracer = createChunkTracer({ tracer: provider.getTracer('t'), enabled: true, topic: 'transactions', groupId: 'g', model: () => model.ref });
     const pipeline = createPipeline({
       topic: 'transactions', codec: codecs.transaction, limits: { maxFutureSkewMs: 1e9, maxAmountMinor: 1e9 },
-      featuresFor: () => features, serving: () => ({ revision: -1, champion: { role: 'CHAMPION', model, policy: createPolicy({ review: 0.5, block: 0.8 }, IDX, 'm/1') } }), clock: Date.now,
+      featuresFor: () => features, serving: () => ({ revision: -1, champion: { role: 'CHAMPION', model, policy: createPolicy({ review: 0.5, block: 0.8 }, 'm/1') } }), clock: Date.now,
     });
     const poison = poisonRecord('pan-token', tx(9));
     const records: InputRecord[] = [

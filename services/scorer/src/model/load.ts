@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelRef } from '../../../common/src/contracts.js';
-import { createExplainer, type Explainer } from './explain/index.js';
+import { createExplainerAsync, type Explainer } from './explain/index.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 
 /** Which check refused an artifact: a closed set, used as a metric label on a refused deployment. */
@@ -87,8 +87,9 @@ export async function loadModel(dir: string, expect: Expectation): Promise<Model
   }
 
   const width = manifest.features.length;
-  // Explained from the bytes whose digest was verified, as the session runs them.
-  const explained = createExplainer(bytes, manifest);
+  // Explained from the bytes whose digest was verified, as the session runs them; built in
+  // slices, so a hot swap's load does not hold up the scoring loop.
+  const explained = await createExplainerAsync(bytes, manifest);
   const model: Model = {
     ref: { name: manifest.name, version: manifest.version, digest },
     manifest,

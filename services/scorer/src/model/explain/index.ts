@@ -72,7 +72,36 @@ const MODEL_OPS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'L
 
 /** Builds an explainer for the model, or says why there is none. Never throws. */
 export function createExplainer(onnxBytes: Uint8Array, manifest: ExplainManifest, options: ExplainerOptions = {}): ExplainerResult {
-  const no = (reason: string): ExplainerResult => ({ ok: false, reason: `cannot explain: ${reason}` });
+  const made = prepareExplainer(onnxBytes, manifest, options, false);
+  return made.ok ? { ok: true, explainer: made.explainer } : made;
+}
+
+/**
+ * createExplainer without holding the thread: a tree model's tables (~0.2 s of work for the
+ * default LightGBM, more for a deep forest) are filled in slices of a few ms with `pause`
+ * (default: the next turn of the event loop) between them, so a scorer loading a model for a
+ * hot swap keeps scoring meanwhile. Never rejects.
+ */
+export async function createExplainerAsync(
+  onnxBytes: Uint8Array,
+  manifest: ExplainManifest,
+  options: ExplainerOptions = {},
+  pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+): Promise<ExplainerResult> {
+  const made = prepareExplainer(onnxBytes, manifest, options, true);
+  if (!made.ok) return made;
+  try {
+    await made.shap?.fill(pause);
+  } catch (err) {
+    return { ok: false, reason: `cannot explain: ${(err as Error).message}` };
+  }
+  return { ok: true, explainer: made.explainer };
+}
+
+type Prepared = { ok: true; explainer: Explainer; shap?: TreeShap } | { ok: false; reason: string };
+
+function prepareExplainer(onnxBytes: Uint8Array, manifest: ExplainManifest, options: ExplainerOptions, deferFill: boolean): Prepared {
+  const no = (reason: string): Prepared => ({ ok: false, reason: `cannot explain: ${reason}` });
   try {
     const graph = readOnnxModel(onnxBytes);
     const chain = modelChain(graph, manifest.input_name ?? 'features', manifest.output_name ?? 'probabilities');
@@ -118,7 +147,7 @@ export function createExplainer(onnxBytes: Uint8Array, manifest: ExplainManifest
     const sha = createHash('sha256').update(onnxBytes).digest('hex');
     const covers = readCovers(manifest.tree_covers, ensemble, sha);
     if (!covers.ok) return no(covers.reason);
-    const shap = new TreeShap(ensemble, covers.value, options);
+    const shap = new TreeShap(ensemble, covers.value, options, deferFill);
     const explainer: Explainer = {
       method: 'tree-shap', link: ensemble.link, tableBytes: shap.tableBytes, ...common,
       contributions(row, offset, out) {
@@ -131,7 +160,7 @@ export function createExplainer(onnxBytes: Uint8Array, manifest: ExplainManifest
         return standardise(row, offset) ? treeMargin(ensemble, xs) : NaN;
       },
     };
-    return { ok: true, explainer };
+    return { ok: true, explainer, shap };
   } catch (err) {
     if (err instanceof OnnxFormatError) return no(err.message);
     if (err instanceof RangeError) return no(err.message);

@@ -84,8 +84,16 @@ export class TreeShap {
   private readonly weights: Float64Array[];
   private readonly scratch = [new Float64Array(MAX_PATH_FEATURES + 2), new Float64Array(MAX_PATH_FEATURES + 2)] as const;
 
-  /** Throws RangeError when a path has more distinct features than a mask holds (the caller turns it into a reason). */
-  constructor(e: TreeEnsemble, covers: Float64Array, options: TreeShapOptions = {}) {
+  /** Filling the tables, one group or loose leaf per step, until done (fill()). */
+  private pending: (() => void)[] = [];
+
+  /**
+   * Throws RangeError when a path has more distinct features than a mask holds (the caller
+   * turns it into a reason). With `deferFill`, the tables are laid out but not filled: call
+   * fill() before the first accumulate (it pauses between steps, so a scorer building an
+   * explainer for a hot swap keeps scoring meanwhile).
+   */
+  constructor(e: TreeEnsemble, covers: Float64Array, options: TreeShapOptions = {}, deferFill = false) {
     const { games, bias } = leafGames(e, covers);
     this.bias = bias;
     this.monotone = e.mode.every((m) => m === 0 || m === 1);
@@ -114,7 +122,8 @@ export class TreeShap {
     const gt: number[] = [];
     for (const group of plan.groups) {
       gt.push(at);
-      fillGroupTable(group, this.tables, at);
+      const offset = at;
+      this.pending.push(() => fillGroupTable(group, this.tables, offset));
       at += group.features.length * group.patterns;
     }
     this.groupTable = Int32Array.from(gt);
@@ -127,10 +136,24 @@ export class TreeShap {
     this.looseTable = Int32Array.from(plan.loose, (l) => {
       const game = games[l] as LeafGame;
       if (!leafTabled(game, cap)) return -1;
-      const t = subsetTable(game);
-      this.tables.set(t, at);
-      return (at += t.length) - t.length;
+      const offset = at;
+      this.pending.push(() => this.tables.set(subsetTable(game), offset));
+      at += 1 << game.z.length; // subsetTable's length
+      return offset;
     });
+    if (!deferFill) for (const step of this.pending.splice(0)) step();
+  }
+
+  /** Fills the tables laid out by a deferred constructor, awaiting `pause` every `sliceMs`. */
+  async fill(pause: () => Promise<void>, sliceMs = 4): Promise<void> {
+    let since = performance.now();
+    for (const step of this.pending.splice(0)) {
+      step();
+      if (performance.now() - since >= sliceMs) {
+        await pause();
+        since = performance.now();
+      }
+    }
   }
 
   /**

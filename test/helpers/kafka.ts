@@ -32,6 +32,7 @@ export async function freshTopics(kafka: Kafka, partitions = 2): Promise<TestTop
     shadowDecisions: `t-${id}-shadow-decisions`,
     deployments: `t-${id}-deployments`,
     deploymentStatus: `t-${id}-deployment-status`,
+    replies: `t-${id}-replies`,
     group: `g-${id}`,
   };
   await ensureTopics(kafka, topicSpecs(plan, partitions));

@@ -15,6 +15,7 @@ export const TOPICS = {
   shadowDecisions: 'fraud-shadow-decisions',
   deployments: 'fraudscore-deployments',
   deploymentStatus: 'fraudscore-deployment-status',
+  replies: 'fraud-replies',
 } as const;
 
 export interface KafkaOptions {

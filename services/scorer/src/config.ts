@@ -42,6 +42,8 @@ const schema = z.object({
   FRAUD_TOPIC_SHADOW_DECISIONS: z.string().min(1).default('fraud-shadow-decisions'),
   FRAUD_TOPIC_DEPLOYMENTS: z.string().min(1).default('fraudscore-deployments'),
   FRAUD_TOPIC_DEPLOYMENT_STATUS: z.string().min(1).default('fraudscore-deployment-status'),
+  /** Where decisions for synchronous callers go (the REST gateway names a partition per request). */
+  FRAUD_TOPIC_REPLIES: z.string().min(1).default('fraud-replies'),
   /** Wire format of values: Confluent framing (magic byte + schema id) or plain Avro. */
   FRAUD_WIRE_FORMAT: z.enum(['confluent', 'plain']).default('confluent'),
   /** Folder holding <name>/<version>/{model.onnx,manifest.json} and default.json. */
@@ -114,6 +116,7 @@ export interface ScorerConfig {
     readonly shadowDecisions: string;
     readonly deployments: string;
     readonly deploymentStatus: string;
+    readonly replies: string;
   };
   readonly wireFormat: 'confluent' | 'plain';
   readonly modelsDir: string;
@@ -181,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
       shadowDecisions: c.FRAUD_TOPIC_SHADOW_DECISIONS,
       deployments: c.FRAUD_TOPIC_DEPLOYMENTS,
       deploymentStatus: c.FRAUD_TOPIC_DEPLOYMENT_STATUS,
+      replies: c.FRAUD_TOPIC_REPLIES,
     },
     wireFormat: c.FRAUD_WIRE_FORMAT,
     modelsDir: c.FRAUD_MODELS_DIR,

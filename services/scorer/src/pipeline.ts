@@ -6,6 +6,7 @@
  * No kafkajs here: records come in as plain values and results go out as plain values. The
  * only effect is the feature state update inside `features.compute` (and the model call).
  */
+import type { ReplyAddress } from './sink/messages.js';
 import type { Codec } from '../../common/src/avro.js';
 import type { Decision, DeadLetter, SourceRef, Transaction } from '../../common/src/contracts.js';
 import { decodeTransaction, type DecodeLimits } from './decode/transaction.js';
@@ -25,6 +26,8 @@ export interface InputRecord {
   timestamp: string;
   /** W3C traceparent header of the input, if any (untrusted: parsed by the propagator only). */
   traceparent?: string;
+  /** Where a synchronous caller waits for this input's outcome (sink/messages.ts parseReplyHeaders). */
+  reply?: ReplyAddress;
   /**
    * Set when the record stands for one of a compressed batch the client could not decompress
    * (the `fs-undecodable-batch` header of services/common/src/kafka-codecs.ts): the reason.

@@ -27,7 +27,7 @@ import type { Logger } from './telemetry/log.js';
 import { createDeploymentMetrics } from './telemetry/deployment-metrics.js';
 import { createScorerMetrics, type ScorerMetrics } from './telemetry/metrics.js';
 import type { Telemetry } from './telemetry/otel.js';
-import { assertTopicsExist } from './source/topics.js';
+import { assertTopicsExist, partitionCount } from './source/topics.js';
 
 /**
  * Scoring waits while the outcomes feed has not been current for this long: labels it has not
@@ -72,6 +72,11 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
   const kafka: Kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId });
   const t = config.topics;
   await assertTopicsExist(kafka, [t.transactions, t.outcomes, t.decisions, t.flags, t.dlq, t.cardState, t.shadowDecisions, t.deployments, t.deploymentStatus]);
+  // Replies are optional: without the topic (made by `fraudscore topics`), no synchronous
+  // caller can be answered, and everything else works as before.
+  const replyPartitions = await partitionCount(kafka, t.replies);
+  if (replyPartitions === undefined) log.info({ topic: t.replies }, 'no replies topic: request-reply (the REST gateway) is off');
+  const replies = replyPartitions === undefined ? undefined : { topic: t.replies, partitions: replyPartitions };
   const codecs = createCodecs(config.wireFormat);
 
   // The deployment in force is swapped between chunks by the deployer; everything that scores
@@ -174,6 +179,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       metrics,
       log,
       crash,
+      replies,
       onAssigned(mine, reload) {
         partitions.assign(mine, reload);
         ready.partitionsAssigned = mine.length > 0;

@@ -23,6 +23,7 @@ export function runPlan(prefix: string, run: string, input: { transactions: stri
     shadowDecisions: `${prefix}-${run}-shadow-decisions`,
     deployments: `${prefix}-${run}-deployments`,
     deploymentStatus: `${prefix}-${run}-deployment-status`,
+    replies: `${prefix}-${run}-replies`,
   };
 }
 

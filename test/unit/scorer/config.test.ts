@@ -32,6 +32,7 @@ describe('loadConfig defaults', () => {
         shadowDecisions: 'fraud-shadow-decisions',
         deployments: 'fraudscore-deployments',
         deploymentStatus: 'fraudscore-deployment-status',
+        replies: 'fraud-replies',
       },
       wireFormat: 'confluent',
       modelsDir: 'models',

@@ -9,6 +9,12 @@
  * record (librdkafka: ~0.7 µs each, more than the rest of a produce call), so the source
  * position and publish time travel as one `fs-source` header, `<topic>/<partition>/<offset>@<ms>`
  * (topic names cannot hold '/' or '@'), read with `parseSourceHeader`.
+ *
+ * Request-reply (the REST gateway, services/gateway/): an input carrying `fs-reply-partition`
+ * and `fs-correlation-id` also gets its decision, or its dead letter, on the replies topic at
+ * that partition, keyed and headed by the correlation id, in the same produce (the same
+ * transaction under exactly-once) as its other outputs. The topic is the scorer's own setting,
+ * never a header's: a producer can only pick one of its partitions.
  */
 import type { Decision, DeadLetter } from '../../../common/src/contracts.js';
 import type { Codec } from '../../../common/src/avro.js';
@@ -32,6 +38,8 @@ export interface OutputTopics {
   flags: string;
   dlq: string;
   shadowDecisions: string;
+  /** Where replies go, and how many partitions it has; absent: no replies (the topic is missing). */
+  replies?: { topic: string; partitions: number };
 }
 
 export interface OutputCodecs {
@@ -46,7 +54,31 @@ export const HEADERS = {
   decision: 'fs-decision',
   errorCode: 'fs-error-code',
   traceparent: 'traceparent',
+  /** On an input: which partition of the replies topic its caller reads. */
+  replyPartition: 'fs-reply-partition',
+  /** On an input and its reply: the caller's id for the request. */
+  correlationId: 'fs-correlation-id',
+  /** On a reply: `decision` or `dead-letter` (the value's schema). */
+  replyKind: 'fs-reply-kind',
 } as const;
+
+/** Where a caller waits for an input's outcome (InputRecord.reply). */
+export interface ReplyAddress {
+  partition: number;
+  correlationId: string;
+}
+
+const CORRELATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The reply address of an input from its two headers; undefined when either is absent or not
+ * well formed (a partition number, an id of 1-64 characters of [A-Za-z0-9_-]): such an input
+ * is scored as any other, without a reply.
+ */
+export function parseReplyHeaders(partition: string | undefined, correlationId: string | undefined): ReplyAddress | undefined {
+  if (partition === undefined || correlationId === undefined || !/^\d{1,6}$/.test(partition) || !CORRELATION_ID.test(correlationId)) return undefined;
+  return { partition: Number(partition), correlationId };
+}
 
 /** The input an output came from, as its `fs-source` header says. */
 export interface SourceHeader {
@@ -80,15 +112,18 @@ export function toMessages(
   const flags: OutMessage[] = [];
   const dlq: OutMessage[] = [];
   const shadow: OutMessage[] = [];
+  const replies: OutMessage[] = [];
   for (let i = 0; i < results.length; i++) {
     const r = results[i]!;
     const topic = r.kind === 'decision' ? r.decision.source.topic : r.deadLetter.source.topic;
     const headers: Record<string, string> = { [HEADERS.source]: `${topic}/${r.record.partition}/${r.record.offset}@${r.record.timestamp}` };
     const traceparent = traceparentOf?.(i);
     if (traceparent) headers[HEADERS.traceparent] = traceparent;
+    const reply = r.record.reply && topics.replies && r.record.reply.partition < topics.replies.partitions ? r.record.reply : undefined;
     if (r.kind === 'decision') {
       headers[HEADERS.decision] = r.decision.decision;
       const msg: OutMessage = { key: r.decision.cardToken, value: codecs.decision.encode(r.decision), headers };
+      if (reply) replies.push(replyOf(reply, msg.value, 'decision', headers));
       decisions.push(msg);
       if (r.decision.decision !== 'ALLOW') flags.push(msg);
       // A shadow decision carries no header: each header costs the client per record (the
@@ -97,7 +132,9 @@ export function toMessages(
       if (r.shadow) shadow.push({ key: r.shadow.cardToken, value: codecs.decision.encode(r.shadow), headers: NO_HEADERS });
     } else {
       headers[HEADERS.errorCode] = r.deadLetter.errorCode;
-      dlq.push({ key: r.safeKey, value: codecs.deadLetter.encode(r.deadLetter), headers });
+      const msg: OutMessage = { key: r.safeKey, value: codecs.deadLetter.encode(r.deadLetter), headers };
+      dlq.push(msg);
+      if (reply) replies.push(replyOf(reply, msg.value, 'dead-letter', headers));
     }
   }
   const out: TopicMessages[] = [];
@@ -105,5 +142,11 @@ export function toMessages(
   if (flags.length) out.push({ topic: topics.flags, messages: flags });
   if (dlq.length) out.push({ topic: topics.dlq, messages: dlq });
   if (shadow.length) out.push({ topic: topics.shadowDecisions, messages: shadow });
+  if (replies.length && topics.replies) out.push({ topic: topics.replies.topic, messages: replies });
   return out;
+}
+
+/** A reply: the output's own bytes, at the caller's partition, keyed by its correlation id. */
+function replyOf(to: ReplyAddress, value: Buffer | null, kind: 'decision' | 'dead-letter', headers: Record<string, string>): OutMessage {
+  return { key: to.correlationId, value, partition: to.partition, headers: { ...headers, [HEADERS.correlationId]: to.correlationId, [HEADERS.replyKind]: kind } };
 }

@@ -32,6 +32,8 @@ export interface ScoringSessionOptions {
   metrics: ScorerMetrics;
   log: Logger;
   crash?: CrashPoints;
+  /** The replies topic and its partition count; absent: inputs' reply headers are ignored. */
+  replies?: { topic: string; partitions: number };
   /**
    * A new assignment. `reload` lists kept partitions whose in-memory card state is ahead of
    * what committed (they will be read again from their committed offset), so their card state

@@ -30,6 +30,8 @@ export interface TopicPlan {
   deployments: string;
   /** What each scorer instance serves: compacted, key = instance id. */
   deploymentStatus: string;
+  /** Decisions for synchronous callers (the REST gateway): each gateway instance owns partitions. */
+  replies: string;
 }
 
 /** The FRAUD_TOPIC_* variables that point a scorer (services/scorer/src/config.ts) at a plan's topics. */
@@ -44,8 +46,12 @@ export function topicEnvironment(plan: TopicPlan): Record<string, string> {
     FRAUD_TOPIC_SHADOW_DECISIONS: plan.shadowDecisions,
     FRAUD_TOPIC_DEPLOYMENTS: plan.deployments,
     FRAUD_TOPIC_DEPLOYMENT_STATUS: plan.deploymentStatus,
+    FRAUD_TOPIC_REPLIES: plan.replies,
   };
 }
+
+/** Partitions of the replies topic: at most that many gateway instances, each owning some. */
+export const REPLY_PARTITIONS = 8;
 
 /** Days `transactions` keeps: the scheduled retrain's 42-day replay plus its 37 days of warm-up, and a margin. */
 export const TRANSACTIONS_RETENTION_DAYS = 90;
@@ -67,7 +73,23 @@ export function topicSpecs(names: TopicPlan, partitions: number): ITopicConfig[]
     // walks back through) is kept at least a year before compaction may drop older specs.
     { topic: names.deployments, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.compaction.lag.ms', value: String(365 * 86_400_000) }] },
     { topic: names.deploymentStatus, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    // A reply matters while its request waits or is retried: an hour. REPLY_PARTITIONS whatever
+    // the input's count: gateway instances, not scorers, divide them.
+    { topic: names.replies, numPartitions: REPLY_PARTITIONS, configEntries: [keep(1 / 24)] },
   ];
+}
+
+/** A topic's partition count, or undefined when it does not exist. */
+export async function partitionCount(kafka: Kafka, topic: string): Promise<number | undefined> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return undefined;
+    const { topics } = await retryTransient(() => admin.fetchTopicMetadata({ topics: [topic] }));
+    return topics[0]?.partitions.length;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Creates whatever is missing; existing topics are left as they are. Returns the created names. */

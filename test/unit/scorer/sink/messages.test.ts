@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createCodecs, type DeadLetter, type Decision, type Outcome } from '../../../../services/common/src/contracts.js';
 import { containsPanLike } from '../../../../services/scorer/src/decode/pan.js';
 import { createPipeline, type InputRecord, type PipelineResult } from '../../../../services/scorer/src/pipeline.js';
-import { HEADERS, parseSourceHeader, toMessages, type OutMessage, type TopicMessages } from '../../../../services/scorer/src/sink/messages.js';
+import { HEADERS, parseReplyHeaders, parseSourceHeader, toMessages, type OutMessage, type TopicMessages } from '../../../../services/scorer/src/sink/messages.js';
 import { TEST_PAN } from '../../../../services/simulator/src/poison.js';
 
 const TOPICS = { decisions: 'out-decisions', flags: 'out-flags', dlq: 'out-dlq', shadowDecisions: 'out-shadow' };
@@ -142,5 +142,36 @@ describe('toMessages: shadow decisions', () => {
     expect(m.headers).toEqual({});
     expect(codecs.decision.decode(valueOf(m)).source).toEqual({ topic: 'transactions', partition: 2, offset: 20 });
     expect(codecs.decision.decode(valueOf(m))).toMatchObject({ role: 'SHADOW', decision: 'BLOCK', transactionId: 'tx-20' });
+  });
+});
+
+describe('toMessages: replies to synchronous callers (request-reply)', () => {
+  const REPLIES = { ...TOPICS, replies: { topic: 'out-replies', partitions: 4 } };
+  const withReply = (r: PipelineResult, partition: number, correlationId: string): PipelineResult => ({ ...r, record: { ...r.record, reply: { partition, correlationId } } });
+
+  it('a decision and a dead letter with a reply address also go to the replies topic, at that partition, keyed and headed by the correlation id', () => {
+    const out = toMessages([withReply(decided(1, 'BLOCK'), 3, 'req-a'), decided(2, 'ALLOW'), withReply(deadLettered(3, 'MALFORMED_AVRO', null), 0, 'req-b')], REPLIES, codecs);
+    const replies = topicOf(out, 'out-replies');
+    expect(replies.map((m) => [m.partition, m.key, m.headers[HEADERS.correlationId], m.headers[HEADERS.replyKind]])).toEqual([
+      [3, 'req-a', 'req-a', 'decision'],
+      [0, 'req-b', 'req-b', 'dead-letter'],
+    ]);
+    // The same bytes as the decision and the dead letter on their own topics.
+    expect(replies[0]!.value).toEqual(topicOf(out, TOPICS.decisions)[0]!.value);
+    expect(replies[1]!.value).toEqual(topicOf(out, TOPICS.dlq)[0]!.value);
+    expect(replies[0]!.headers[HEADERS.source]).toBe(topicOf(out, TOPICS.decisions)[0]!.headers[HEADERS.source]);
+  });
+
+  it('no replies topic, or a partition it does not have: no reply, the decision as ever', () => {
+    const r = withReply(decided(1, 'REVIEW'), 4, 'req-a');
+    expect(toMessages([r], TOPICS, codecs).map((t) => t.topic)).toEqual([TOPICS.decisions, TOPICS.flags]);
+    expect(toMessages([r], REPLIES, codecs).map((t) => t.topic)).toEqual([TOPICS.decisions, TOPICS.flags]);
+  });
+
+  it('reply headers: a partition number and an id of 1-64 [A-Za-z0-9_-], else no reply address', () => {
+    expect(parseReplyHeaders('2', 'abc-DEF_09')).toEqual({ partition: 2, correlationId: 'abc-DEF_09' });
+    for (const [p, id] of [[undefined, 'a'], ['1', undefined], ['-1', 'a'], ['1.5', 'a'], ['x', 'a'], ['1', ''], ['1', 'a b'], ['1', 'x'.repeat(65)], ['1', 'a/b']] as const) {
+      expect(parseReplyHeaders(p, id), `${p} ${id}`).toBeUndefined();
+    }
   });
 });

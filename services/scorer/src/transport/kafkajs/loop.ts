@@ -13,7 +13,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { UNDECODABLE_BATCH_HEADER } from '../../../../common/src/kafka-codecs.js';
 import type { CrashPoints } from '../../crash-points.js';
 import type { InputRecord } from '../../pipeline.js';
-import type { TopicMessages } from '../../sink/messages.js';
+import { HEADERS, parseReplyHeaders, type TopicMessages } from '../../sink/messages.js';
 import type { ChunkScoring, LoopStats, ScoredChunk } from '../../source/chunk-scoring.js';
 import type { CommitSchedule, NextOffset } from '../../source/commit-schedule.js';
 import { nowMs } from '../../telemetry/chunk-tracing.js';
@@ -160,6 +160,7 @@ async function handleBatch(loop: Loop, payload: EachBatchPayload): Promise<void>
       value: m.value,
       timestamp: m.timestamp,
       traceparent: m.headers?.traceparent?.toString(),
+      reply: parseReplyHeaders(m.headers?.[HEADERS.replyPartition]?.toString(), m.headers?.[HEADERS.correlationId]?.toString()),
       // A stand-in for a record of a batch that could not be decompressed (no key, no value:
       // a producer's own header of that name on a real record changes nothing).
       undecodable: m.key === null && m.value === null ? m.headers?.[UNDECODABLE_BATCH_HEADER]?.toString() : undefined,

@@ -74,7 +74,7 @@ export async function startKafkajsSession(o: ScoringSessionOptions): Promise<Sco
     maxBatch: config.maxBatch,
     concurrentPartitions: config.concurrentPartitions,
     commits,
-    chunks: createChunkScoring({ pipeline: o.pipeline, topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq, shadowDecisions: t.shadowDecisions }, codecs: o.codecs, tracer: o.tracer, metrics: o.metrics }),
+    chunks: createChunkScoring({ pipeline: o.pipeline, topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq, shadowDecisions: t.shadowDecisions, replies: o.replies }, codecs: o.codecs, tracer: o.tracer, metrics: o.metrics }),
     delivery,
     crash: o.crash,
     beforeBatch: o.beforeBatch,

@@ -25,6 +25,7 @@ import { nowMs } from '../../telemetry/chunk-tracing.js';
 import { createRdkafkaDelivery, deliveryProducerConfig } from './delivery.js';
 import { librdkafkaClientErrors } from '../../../../common/src/kafka-logs.js';
 import { call, classifyClientError, codes, commonConfig, connect, disconnect, extras, loadRdkafka, routeEvents, toError, type Rdkafka, type RdkafkaError } from './native.js';
+import { HEADERS, parseReplyHeaders } from '../../sink/messages.js';
 
 /** How long one `consume` waits for a first record: also how often an idle loop checks its commits. */
 const CONSUME_WAIT_MS = 100;
@@ -39,7 +40,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   const exactlyOnce = config.delivery === 'exactly-once';
   const settings = { brokers: config.brokers, clientId: config.clientId, log };
   const commits = createCommitSchedule({ intervalMs: config.commitIntervalMs, commitWhenCaughtUp: exactlyOnce });
-  const chunks = createChunkScoring({ pipeline: o.pipeline, topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq, shadowDecisions: t.shadowDecisions }, codecs: o.codecs, tracer: o.tracer, metrics: o.metrics });
+  const chunks = createChunkScoring({ pipeline: o.pipeline, topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq, shadowDecisions: t.shadowDecisions, replies: o.replies }, codecs: o.codecs, tracer: o.tracer, metrics: o.metrics });
   const maxMessages = config.maxBatch * 4;
 
   let failure: Error | undefined;
@@ -296,6 +297,7 @@ function toInputRecord(m: Rdkafka.Message): InputRecord {
     value: m.value,
     timestamp: String(m.timestamp ?? 0),
     traceparent: headerText(m.headers, 'traceparent'),
+    reply: parseReplyHeaders(headerText(m.headers, HEADERS.replyPartition), headerText(m.headers, HEADERS.correlationId)),
   };
 }
 

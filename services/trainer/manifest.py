@@ -6,7 +6,7 @@ promotion (data, metrics, thresholds, drift references). Artifacts are immutable
 existing version is only replaced with an explicit --force. Two exceptions, by design:
 calibrate.py may add or refresh the manifest's `calibration` block (a map the monitor applies
 to the score), and reasons.py may add the `reasons` and `tree_covers` blocks the scorer's
-explanations read; the ONNX bytes, their sha256 and every other field stay as they are.
+explanations read, and fallback.py the `fallback_policy` a REST gateway answers with past its deadline; the ONNX bytes, their sha256 and every other field stay as they are.
 """
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def build(
     timings_s: dict,
     calibration: dict | None = None,
     tree_covers: dict | None = None,
+    fallback_policy: dict | None = None,
 ) -> dict:
     """The manifest dict (JSON-ready). `tree_covers`: reasons.tree_covers(pipe, model_bytes) of a
     tree model (None for linear ones); the reason map is always written."""
@@ -85,6 +86,8 @@ def build(
     }
     if tree_covers is not None:
         man["tree_covers"] = tree_covers
+    if fallback_policy is not None:
+        man["fallback_policy"] = fallback_policy
     return with_calibration(man, calibration) if calibration is not None else man
 
 
@@ -137,6 +140,17 @@ def update_explanations(artifact: Path, reason_map: dict, tree_covers: dict | No
     keep = ("reasons", "tree_covers")
     if {k: v for k, v in new.items() if k not in keep} != {k: v for k, v in old.items() if k not in keep}:
         raise AssertionError("explanation update would change other manifest fields")
+    _atomic(path, (json.dumps(new, indent=2) + "\n").encode())
+    return new
+
+
+def update_block(artifact: Path, key: str, value: dict) -> dict:
+    """Adds or replaces one block (e.g. `fallback_policy`, fallback.py) of <artifact>/manifest.json
+    in place, at the end; every other field and model.onnx stay as they are."""
+    path = Path(artifact) / "manifest.json"
+    old = json.loads(path.read_text())
+    new = {k: v for k, v in old.items() if k != key}
+    new[key] = value
     _atomic(path, (json.dumps(new, indent=2) + "\n").encode())
     return new
 

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import calibration  # noqa: E402
 import export  # noqa: E402
 import histograms  # noqa: E402
+import fallback  # noqa: E402
 import manifest  # noqa: E402
 import reasons  # noqa: E402
 import thresholds  # noqa: E402
@@ -191,6 +192,7 @@ def run_family(fam: Family, ds: Dataset, masks: dict, splits: dict, args, data_i
         reference=histograms.reference(tr.X, FEATURES, train_scores),
         parity=parity, timings_s=timings, calibration=cal,
         tree_covers=reasons.tree_covers(pipe, model_bytes),
+        fallback_policy=fallback.fallback_policy(fallback.amounts_minor(tr.X, list(FEATURES)), tr.fraud),
     )
     out = manifest.write(args.models_dir, man, model_bytes, force=args.force)
     print(f"  wrote {out}", flush=True)

@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerFeatures } from './commands/features.js';
 import { registerModels } from './commands/models.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReport } from './commands/report.js';
@@ -33,6 +34,7 @@ registerEvaluate(program);
 registerReport(program);
 registerModels(program);
 registerMonitor(program);
+registerGateway(program);
 registerRetrain(program);
 registerBacktest(program);
 

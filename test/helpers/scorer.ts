@@ -31,6 +31,7 @@ export function scorerEnv(topics: TestTopics, extra: Record<string, string> = {}
     FRAUD_TOPIC_SHADOW_DECISIONS: topics.shadowDecisions,
     FRAUD_TOPIC_DEPLOYMENTS: topics.deployments,
     FRAUD_TOPIC_DEPLOYMENT_STATUS: topics.deploymentStatus,
+    FRAUD_TOPIC_REPLIES: topics.replies,
     FRAUD_ADMIN_HOST: '127.0.0.1',
     FRAUD_ADMIN_PORT: '0',
     FRAUD_LOG_LEVEL: 'warn',

@@ -1,5 +1,5 @@
 /**
- * Runs the scorer (or the model monitor) as a child process (its own event loop, as in
+ * Runs the scorer (or the model monitor, or the REST gateway) as a child process (its own event loop, as in
  * production), waits until /readyz says ready, and stops it with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,8 +34,13 @@ export function startMonitorChild(env: Record<string, string>, logFile: string, 
   return startServiceChild('monitor', 'FRAUD_MONITOR_ADMIN', env, logFile, readyTimeoutMs);
 }
 
+/** `fraudscore gateway` as a child (its API port: FRAUD_GATEWAY_PORT in `env`). */
+export function startGatewayChild(env: Record<string, string>, logFile: string, readyTimeoutMs = 60_000): Promise<ScorerChild> {
+  return startServiceChild('gateway', 'FRAUD_GATEWAY_ADMIN', env, logFile, readyTimeoutMs);
+}
+
 /** `adminVar`: the prefix of the service's admin HOST and PORT variables. */
-async function startServiceChild(command: 'scorer' | 'monitor', adminVar: string, env: Record<string, string>, logFile: string, readyTimeoutMs: number): Promise<ScorerChild> {
+async function startServiceChild(command: 'scorer' | 'monitor' | 'gateway', adminVar: string, env: Record<string, string>, logFile: string, readyTimeoutMs: number): Promise<ScorerChild> {
   const port = await freePort();
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, command], {
     env: { ...process.env, [`${adminVar}_HOST`]: '127.0.0.1', [`${adminVar}_PORT`]: String(port), ...env },

@@ -12,6 +12,8 @@ const schema = z.object({
   FRAUD_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** /healthz, /readyz and /metrics, apart from the API. */
   FRAUD_GATEWAY_ADMIN_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
+  /** Default: FRAUD_GATEWAY_HOST. */
+  FRAUD_GATEWAY_ADMIN_HOST: z.string().min(1).optional(),
   FRAUD_DECISION_DEADLINE_MS: z.coerce.number().int().min(1).max(60_000).default(150),
   FRAUD_GATEWAY_INSTANCE_ID: z.string().regex(/^[\w.-]{1,100}$/).default(hostname().replace(/[^\w.-]/g, '_').slice(0, 100)),
   /** Reply partitions this instance owns: "0-3", "4,5", or empty for all of them (one gateway). */
@@ -28,6 +30,7 @@ export interface GatewayConfig {
   shared: ScorerConfig;
   host: string;
   port: number;
+  adminHost: string;
   adminPort: number;
   deadlineMs: number;
   instanceId: string;
@@ -62,6 +65,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined>): Gate
     shared,
     host: c.FRAUD_GATEWAY_HOST,
     port: c.FRAUD_GATEWAY_PORT,
+    adminHost: c.FRAUD_GATEWAY_ADMIN_HOST ?? c.FRAUD_GATEWAY_HOST,
     adminPort: c.FRAUD_GATEWAY_ADMIN_PORT,
     deadlineMs: c.FRAUD_DECISION_DEADLINE_MS,
     instanceId: c.FRAUD_GATEWAY_INSTANCE_ID,

@@ -64,7 +64,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   const url = await app.listen({ host: config.host, port: config.port });
   const admin = await startAdminServer({
-    host: config.host,
+    host: config.adminHost,
     port: config.adminPort,
     health: { liveness: () => null, readiness: () => ({ repliesReadBack: channel.ready(), apiKeys: keys.size() > 0 }) },
     metrics: (req, res) => telemetry.serveMetrics(req, res),

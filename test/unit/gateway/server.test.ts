@@ -50,8 +50,8 @@ function channel(replyMs: number | undefined, kind: Reply['kind'] = 'decision') 
         published: first,
         wait: (timeoutMs) =>
           new Promise((resolve) => {
-            if (replyMs === undefined || replyMs > timeoutMs) return setTimeout(() => resolve(undefined), timeoutMs);
-            setTimeout(() => resolve(kind === 'decision' ? { kind, decision: decisionFor(t) } : { kind, deadLetter: { errorCode: 'INVALID_EVENT_TIME', reason: 'eventTime is too far in the future', retryable: false, source: { topic: 'transactions', partition: 0, offset: 1 }, payload: null, failedAt: NOW } }), replyMs);
+            if (replyMs === undefined || replyMs > timeoutMs) setTimeout(() => resolve(undefined), timeoutMs);
+            else setTimeout(() => resolve(kind === 'decision' ? { kind, decision: decisionFor(t) } : { kind, deadLetter: { errorCode: 'INVALID_EVENT_TIME', reason: 'eventTime is too far in the future', retryable: false, source: { topic: 'transactions', partition: 0, offset: 1 }, payload: null, failedAt: NOW } }), replyMs);
           }),
       };
     },

@@ -16,12 +16,13 @@ import { percentile, startMonitor, type Monitor } from '../demo/monitor.js';
 import { startScorerChild } from '../scorer-child.js';
 import { lifecycleScenario } from '../demo/lifecycle.js';
 import { driftScenario, DRIFT_MAX_SECONDS, DRIFT_RATE } from '../demo/drift.js';
+import { restScenario } from '../demo/rest.js';
 import { retrainScenario, RETRAIN_RATE } from '../demo/retrain.js';
 import { addDriftOptions, driftOptions, type DriftCliOptions } from '../sim-options.js';
 import { DEFAULT_TOPIC_PLAN } from './topics.js';
 
 export interface DemoOptions extends DriftCliOptions {
-  scenario: 'standard' | 'lifecycle' | 'drift' | 'retrain';
+  scenario: 'standard' | 'lifecycle' | 'drift' | 'retrain' | 'rest';
   seconds: number;
   /** Simulated days to publish (undefined: until --seconds end it). */
   days?: number;
@@ -68,7 +69,7 @@ export interface DemoEnd {
   scorerExit: number | null;
 }
 
-const SCENARIOS = ['standard', 'lifecycle', 'drift', 'retrain'] as const;
+const SCENARIOS = ['standard', 'lifecycle', 'drift', 'retrain', 'rest'] as const;
 
 export function registerDemo(program: Command): void {
   const demo = program
@@ -83,7 +84,7 @@ export function registerDemo(program: Command): void {
     .option('--partitions <n>', 'partitions of the transactions topic (when created here)', (v) => Number(v), 4)
     .option('--delivery <mode>', 'exactly-once | at-least-once', 'exactly-once')
     .option('--days <n>', 'simulated days to publish (default: as many as --seconds allow; drift: 54; retrain: 200)', (v) => Number(v))
-    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit) | drift (a world that drifts mid-run, watched by the model monitor) | retrain (the world drifts, the champion decays: retrain from Kafka on the post-drift weeks, gate, candidate as shadow, then promoted)', 'standard');
+    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit) | drift (a world that drifts mid-run, watched by the model monitor) | retrain (the world drifts, the champion decays: retrain from Kafka on the post-drift weeks, gate, candidate as shadow, then promoted) | rest (REST requests to the gateway at a steady rate beside the traffic, each answer checked against the stream)', 'standard');
   // A drifting world (the simulator's --drift-* options), for watching the monitor react.
   addDriftOptions(demo).action(async (opts: DemoOptions) => {
       for (const k of ['seconds', 'rate', 'customers', 'terminals', 'partitions'] as const) {
@@ -98,7 +99,7 @@ export function registerDemo(program: Command): void {
         if (demo.getOptionValueSource('rate') === 'default') opts.rate = opts.scenario === 'retrain' ? RETRAIN_RATE : DRIFT_RATE;
         if (demo.getOptionValueSource('seconds') === 'default') opts.seconds = DRIFT_MAX_SECONDS;
       }
-      const scenario = opts.scenario === 'lifecycle' ? lifecycleScenario(opts) : opts.scenario === 'drift' ? driftScenario(opts) : opts.scenario === 'retrain' ? retrainScenario(opts) : undefined;
+      const scenario = opts.scenario === 'lifecycle' ? lifecycleScenario(opts) : opts.scenario === 'drift' ? driftScenario(opts) : opts.scenario === 'retrain' ? retrainScenario(opts) : opts.scenario === 'rest' ? restScenario() : undefined;
       process.exitCode = await runDemo(opts, scenario);
     });
 }

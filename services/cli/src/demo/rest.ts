@@ -2,7 +2,10 @@
  * `demo --scenario rest`: the standard demo's traffic on Kafka, plus a steady stream of
  * synchronous requests to the REST gateway (`fraudscore gateway`, a child process) at
  * REST_RATE per second, as an acquirer's authorisation calls would come. Its own cards and
- * terminals (rest-card-*, rest-term-*) so the simulated world's windows are not disturbed.
+ * terminals (rest-card-*, rest-term-*), and the simulated stream's clock for their event times
+ * (the newest simulated event's time): one stream has one event-time clock, and a request
+ * stamped with today's date amid a simulated 2018 would move the terminal table's watermark
+ * years ahead of the traffic.
  *
  * At the end the decisions topic is read back (committed) and every answer is checked against
  * it: a non-degraded answer must be the decision the stream holds for its transaction, and
@@ -43,9 +46,12 @@ export function restScenario(): DemoScenario {
   let decisionsFrom = new Map<number, bigint>();
   let stop = false;
   let runDir = 'runs';
+  /** The simulated stream's clock: the newest event time handed to the publisher. */
+  let streamTime = 0;
   const key = newApiKey('demo');
 
   async function requests(url: string): Promise<void> {
+    while (streamTime === 0 && !stop) await sleep(50); // the stream's first event sets the clock
     let n = 0;
     const started = performance.now();
     const inFlight = new Set<Promise<void>>();
@@ -55,7 +61,7 @@ export function restScenario(): DemoScenario {
       const i = n++;
       const tx = {
         transactionId: `rest-${Date.now().toString(36)}-${i}`, cardToken: `rest-card-${String(i % CARDS).padStart(4, '0')}`, terminalId: `rest-term-${String(i % 97).padStart(4, '0')}`,
-        amountMinor: i % 25 === 0 ? 25_000 + i : 300 + ((i * 7919) % 12_000), currency: 'EUR', eventTime: Date.now(), merchantId: null, merchantCategoryCode: null,
+        amountMinor: i % 25 === 0 ? 25_000 + i : 300 + ((i * 7919) % 12_000), currency: 'EUR', eventTime: streamTime, merchantId: null, merchantCategoryCode: null,
         merchantCountry: null, channel: 'POS', entryMode: 'CHIP', cardPresent: true,
       };
       const t0 = performance.now();
@@ -92,6 +98,10 @@ export function restScenario(): DemoScenario {
     progress() {
       const recent = answers.slice(-500).map((a) => a.ms);
       return answers.length ? ` | rest ${answers.length} (p99 ${percentile(recent, 0.99).toFixed(0)} ms, ${answers.filter((a) => a.body?.degraded).length} degraded)` : '';
+    },
+    observe(event) {
+      const t = event.kind === 'transaction' ? event.tx.eventTime : event.outcome.knownAt;
+      if (t > streamTime) streamTime = t;
     },
     published() {
       stop = true;

@@ -22,6 +22,7 @@ import type { Admin } from 'kafkajs';
 import { join } from 'node:path';
 import { committedSum, createTopics, deleteTopics, retrying, runPlan, startLiveMonitor, type LiveMonitor } from './kafka-io.js';
 import { startLoadGenerator, type LoadGenerator } from './load-generator.js';
+import { REST_RATE, restPhase, startRestProbe, type RestPhase, type RestProbe } from './rest.js';
 import { type Ctx, runName, saveMetrics, startChild, StartupError } from './drain.js';
 import type { ModeDef, ModeKey } from './options.js';
 import { CpuSampler, type BenchChild } from './proc.js';
@@ -97,6 +98,8 @@ export interface LatencyResult {
   phases: LatencyPhase[];
   /** Issue 12: model swaps at 50 % load (the swap mode only). */
   swaps?: SwapResult;
+  /** Issue 15: REST requests at 50 % load. */
+  rest?: RestPhase;
 }
 
 /** Least-squares slope of y over x. */
@@ -135,7 +138,7 @@ export async function latencyRun(ctx: Ctx, mode: ModeDef, start: { maxEps: numbe
   let generator: LoadGenerator | undefined;
   let admin: Admin | undefined;
   try {
-    created = await createTopics(ctx.kafka, plan, o.partitions, ['transactions', 'decisions', 'flags', 'dlq', 'cardState', 'shadowDecisions', 'deployments', 'deploymentStatus']);
+    created = await createTopics(ctx.kafka, plan, o.partitions, ['transactions', 'decisions', 'flags', 'dlq', 'cardState', 'shadowDecisions', 'deployments', 'deploymentStatus', 'replies']);
     const m = await retrying('starting the latency monitor', () => startLiveMonitor(ctx.kafka, plan));
     monitor = m;
     // BENCH_LATENCY_NODE_FLAGS: node flags for the child while it serves the offered loads.
@@ -293,7 +296,22 @@ export async function latencyRun(ctx: Ctx, mode: ModeDef, start: { maxEps: numbe
       windows.push({ loadPct: load * 100, from: from + o.settleSeconds * 1000, to: Date.now(), offered: rate });
       await caughtUp(120_000, `${load * 100} % load`);
     }
-    // 3. Model swaps at 50 % load: specs written while the load runs.
+    // 3. REST requests at 50 % load (issue 15): a gateway answers from this scorer meanwhile.
+    let restWindow: { from: number; to: number; offered: number; answers: Awaited<ReturnType<RestProbe['stop']>> } | undefined;
+    if (o.rest) {
+      const rate = result.loadBaseEps * 0.5;
+      const probe = await startRestProbe(ctx.broker.brokers, plan, name, ctx.logDir, () => gen.eventTime());
+      try {
+        const from = Date.now();
+        await publish(rate, o.loadSeconds, () => `  [${stamp()}] ${name}: REST at ${REST_RATE} requests/s beside 50 % load (${fmtInt(rate)} tx/s) | outputs seen ${fmtInt(m.accounted())} | ${rss()}`);
+        const answers = await probe.stop();
+        restWindow = { from: from + o.settleSeconds * 1000, to: Date.now(), offered: rate, answers };
+        await caughtUp(120_000, 'REST at 50 % load');
+      } finally {
+        await probe.close();
+      }
+    }
+    // 4. Model swaps at 50 % load: specs written while the load runs.
     let swapWrites: number[] = [];
     const swapRate = result.loadBaseEps * 0.5;
     if (mode.key === o.swapMode && o.swaps > 0) {
@@ -340,6 +358,13 @@ export async function latencyRun(ctx: Ctx, mode: ModeDef, start: { maxEps: numbe
         cdf: cdfPoints(l),
         visibleCdf: cdfPoints(v),
       });
+    }
+    if (restWindow) {
+      const stream: number[] = [];
+      for (let i = 0; i < src.length; i++) if (src[i]! >= restWindow.from && src[i]! < restWindow.to) stream.push(dec[i]! - src[i]!);
+      result.rest = restPhase(restWindow.offered, restWindow.answers, stream);
+      const r = result.rest;
+      say(`  [${stamp()}] ${name}: REST ${fmtInt(r.requests)} requests at 50 % load: p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms (the stream's own p99 there ${fmt(r.streamP99)} ms), ${r.degraded} degraded, ${r.errors} errors`);
     }
     if (swapWrites.length) {
       const swaps = swapWindows(swapWrites, o.swapEverySeconds * 500, src, dec);

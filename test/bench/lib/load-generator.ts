@@ -27,12 +27,14 @@ export interface GeneratorConfig {
 }
 
 type ToChild = { type: 'publish'; rate: number; seconds: number } | { type: 'stop' };
-type FromChild = { type: 'ready' } | { type: 'progress' | 'done'; transactions: number; elapsedMs: number } | { type: 'error'; message: string };
+type FromChild = { type: 'ready' } | { type: 'progress' | 'done'; transactions: number; elapsedMs: number; eventTime: number } | { type: 'error'; message: string };
 
 export interface LoadGenerator {
   readonly pid: number;
   /** Transactions acknowledged so far, over all calls (updated about every 100 ms while publishing). */
   published(): number;
+  /** The newest event time published (the stream's clock; 0 before any), about every 100 ms. */
+  eventTime(): number;
   /** Publishes at `rate` tx/s for `seconds`; resolves with what this call published. */
   publish(rate: number, seconds: number): Promise<{ transactions: number; elapsedMs: number }>;
   stop(): Promise<void>;
@@ -44,6 +46,7 @@ export async function startLoadGenerator(config: GeneratorConfig, logFile: strin
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   let total = 0;
+  let eventTime = 0;
   let pending: { resolve: (r: { transactions: number; elapsedMs: number }) => void; reject: (e: Error) => void; before: number } | undefined;
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
@@ -58,6 +61,7 @@ export async function startLoadGenerator(config: GeneratorConfig, logFile: strin
         pending = undefined;
       } else {
         total = m.transactions;
+        eventTime = Math.max(eventTime, m.eventTime);
         if (m.type === 'done' && pending) {
           pending.resolve({ transactions: total - pending.before, elapsedMs: m.elapsedMs });
           pending = undefined;
@@ -75,6 +79,7 @@ export async function startLoadGenerator(config: GeneratorConfig, logFile: strin
   return {
     pid: child.pid!,
     published: () => total,
+    eventTime: () => eventTime,
     publish: (rate, seconds) =>
       new Promise((resolve, reject) => {
         if (exited) return reject(new Error(`load generator exited; see ${logFile}`));
@@ -102,6 +107,7 @@ async function runChild(config: GeneratorConfig): Promise<void> {
   const codecs = createCodecs('confluent');
   const events = simulationEvents(config.seed, config.customers, Number.MAX_SAFE_INTEGER, false);
   let acked = 0;
+  let newest = 0;
   let busy = false;
 
   const publish = async (rate: number, seconds: number) => {
@@ -121,7 +127,7 @@ async function runChild(config: GeneratorConfig): Promise<void> {
         acked += messages.length;
       });
     };
-    const progress = setInterval(() => send({ type: 'progress', transactions: acked, elapsedMs: performance.now() - started }), 100);
+    const progress = setInterval(() => send({ type: 'progress', transactions: acked, elapsedMs: performance.now() - started, eventTime: newest }), 100);
     try {
       for (;;) {
         const now = performance.now();
@@ -137,6 +143,7 @@ async function runChild(config: GeneratorConfig): Promise<void> {
         if (e.done) break;
         if (e.value.kind !== 'transaction') continue;
         batch.push({ key: e.value.tx.cardToken, value: codecs.transaction.encode(e.value.tx) });
+        if (e.value.tx.eventTime > newest) newest = e.value.tx.eventTime;
         if (batch.length >= 500) await flush();
       }
       await flush();
@@ -144,7 +151,7 @@ async function runChild(config: GeneratorConfig): Promise<void> {
     } finally {
       clearInterval(progress);
     }
-    send({ type: 'done', transactions: acked, elapsedMs: performance.now() - started });
+    send({ type: 'done', transactions: acked, elapsedMs: performance.now() - started, eventTime: newest });
   };
 
   process.on('message', (raw) => {

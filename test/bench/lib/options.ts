@@ -164,6 +164,8 @@ export interface Options {
   swapMode: ModeKey;
   swaps: number;
   swapEverySeconds: number;
+  /** Issue 15: a REST phase (gateway, requests at a steady rate) at 50 % load in each latency run. */
+  rest: boolean;
   extraEnv: Record<string, string>;
   keepTopics: boolean;
 }
@@ -196,6 +198,7 @@ export function parseArgs(argv: string[]): Options {
     swapMode: 'eos-rdk',
     swaps: quick ? 2 : 6,
     swapEverySeconds: quick ? 2 : 5,
+    rest: true,
     extraEnv: {},
     keepTopics: false,
   };
@@ -238,6 +241,7 @@ export function parseArgs(argv: string[]): Options {
       case '--modes': o.modes = modeList(next()); break;
       case '--latency-modes': o.latencyModes = modeList(next()); break;
       case '--no-latency': o.latency = false; break;
+      case '--no-rest': o.rest = false; break;
       case '--no-throughput': o.throughput = false; break;
       case '--max-eps': rates(a, next(), o.maxEps); break;
       case '--sustainable-eps': rates(a, next(), o.sustainableEps); break;

@@ -113,6 +113,10 @@ export function summarise(
   const eosP99 = lat(`eos${sfx}`, 50)?.p99 ?? NaN;
   const aloVisibleP99 = lat(`alo${sfx}`, 50)?.visibleP99 ?? NaN;
   const eosVisibleP99 = lat(`eos${sfx}`, 50)?.visibleP99 ?? NaN;
+  // Issue 15: REST at 50 % load, on the default client's at-least-once and exactly-once runs.
+  const restOf = (m: string) => latency.find((l) => l.mode === m && l.rest)?.rest;
+  const restAlo = restOf(`alo${sfx}`);
+  const restEos = restOf(`eos${sfx}`);
   const stateBytes = state?.processBytesPerCard ?? NaN;
   const verdict = (value: number, target: number, lowerIsBetter: boolean) =>
     !Number.isFinite(value) ? 'not measured' : (lowerIsBetter ? value <= target : value >= target) ? 'PASS' : 'MISS';
@@ -235,6 +239,20 @@ export function summarise(
     replay_features_tx_eps: replay?.txEps ?? NaN,
     replay_features_bench_features_tx_eps: replay?.benchFeaturesTxEps ?? NaN,
     replay_features_ratio_to_bench_features: (replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN),
+    // Issue 15: REST requests answered by the gateway at 50 % of the sustainable rate (client
+    // side, request sent to answer), with the stream's own latency in the same window.
+    rest_p50_ms: restEos?.p50 ?? NaN,
+    rest_p99_ms: restEos?.p99 ?? NaN,
+    rest_alo_p50_ms: restAlo?.p50 ?? NaN,
+    rest_alo_p99_ms: restAlo?.p99 ?? NaN,
+    rest_alo_stream_p99_ms: restAlo?.streamP99 ?? NaN,
+    rest_alo_degraded: restAlo?.degraded ?? NaN,
+    rest_alo_errors: restAlo?.errors ?? NaN,
+    rest_eos_p50_ms: restEos?.p50 ?? NaN,
+    rest_eos_p99_ms: restEos?.p99 ?? NaN,
+    rest_eos_stream_p99_ms: restEos?.streamP99 ?? NaN,
+    rest_eos_degraded: restEos?.degraded ?? NaN,
+    rest_eos_errors: restEos?.errors ?? NaN,
     // Issue 15: reason codes per flagged decision (the policy's decide with TreeSHAP), beside an
     // ALLOW's decide and onnxruntime's per-row cost in chunks, same run.
     reasons_us_per_flag: reasons?.usPerFlag ?? NaN,
@@ -274,6 +292,8 @@ export function summarise(
       state_bytes_per_card: { target: '<= 1024 bytes', value: stateBytes, verdict: verdict(stateBytes, 1024, true) },
       monitor_eps: { target: ">= the scorer's exactly-once throughput (issue 13; end to end through Kafka)", value: monitor?.kafka?.eps ?? NaN, verdict: verdict(monitor?.kafka?.eps ?? NaN, eos, false) },
       replay_features_ratio_to_bench_features: { target: '>= 0.5 of bench:features, transactions/s (issue 14)', value: (replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN), verdict: verdict((replay?.txEps ?? NaN) / (replay?.benchFeaturesTxEps ?? NaN), 0.5, false) },
+      rest_alo_p99_ms: { target: "<= the stream's p99 in the same window + 10 ms (issue 15, at-least-once)", value: restAlo?.p99 ?? NaN, verdict: verdict(restAlo?.p99 ?? NaN, (restAlo?.streamP99 ?? NaN) + 10, true) },
+      rest_eos_p99_ms: { target: "<= the stream's p99 in the same window + 10 ms (issue 15, exactly-once)", value: restEos?.p99 ?? NaN, verdict: verdict(restEos?.p99 ?? NaN, (restEos?.streamP99 ?? NaN) + 10, true) },
       reasons_us_per_flag: { target: '<= 50 µs per flagged decision, default LightGBM (issue 15)', value: reasons?.usPerFlag ?? NaN, verdict: verdict(reasons?.usPerFlag ?? NaN, 50, true) },
       monitor_bytes_per_pending: { target: '<= 100 B per pending decision (issue 13)', value: monitor?.bytesPerPending ?? NaN, verdict: verdict(monitor?.bytesPerPending ?? NaN, 100, true) },
       swap_pause_ms: { target: '<= 50 ms at 50 % load (issue 12)', value: swaps?.pauseMs ?? NaN, verdict: verdict(swaps?.pauseMs ?? NaN, 50, true) },

@@ -5,7 +5,11 @@
  * keys are checked in constant time and every failure looks the same; the deadline answers
  * with the manifest's fallback policy.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCodecs, type Decision, type Transaction } from '../../../services/common/src/contracts.js';
 import { hashKey, loadApiKeys } from '../../../services/gateway/src/api-keys.js';
@@ -164,5 +168,37 @@ describe('POST /v1/score', () => {
     for (let i = 0; i < 5; i++) codes.push((await g.post(tx({ transactionId: `tx-${i}` }))).statusCode);
     expect(codes).toEqual([200, 200, 200, 429, 429]);
     expect(g.published).toHaveLength(3);
+  });
+});
+
+describe('HTTPS (FRAUD_GATEWAY_TLS_CERT_FILE / _KEY_FILE)', () => {
+  it('serves the API over TLS with the given certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-tls-'));
+    try {
+      const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+      expect(gen.status, gen.stderr).toBe(0);
+      const cert = readFileSync(join(dir, 'cert.pem'));
+      const app = await buildGateway({
+        keys: loadApiKeys({ env: `caller-a ${hashKey(KEY)}` }), channel: channel(1), codec: codecs.transaction,
+        limits: { maxFutureSkewMs: 300_000, maxAmountMinor: 100_000_000 }, deadlineMs: 60, fallback, maxBodyBytes: 2048,
+        rateLimitPerMinute: 100, log: createLogger('silent'), clock: () => NOW, https: { cert, key: readFileSync(join(dir, 'key.pem')) },
+      });
+      apps.push(app);
+      const url = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+      expect(url.protocol).toBe('https:');
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port: url.port, path: '/v1/score', method: 'POST', ca: cert, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' } }, (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(tx()));
+      });
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toMatchObject({ transactionId: 'tx-1', degraded: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { newApiKey } from '../../../gateway/src/api-keys.js';
 import { runGatewayProcess } from '../../../gateway/src/main.js';
@@ -28,11 +29,13 @@ export function registerGateway(program: Command): void {
     });
   gateway
     .command('new-key <name>')
-    .description('make a random API key: prints the key (give it to the caller, once) and the line to store (its hash) on stderr')
-    .action((name: string) => {
+    .description('make a random API key: prints the key (give it to the caller, once); the line to store (the key\'s hash) goes to --append <file>, or to stderr')
+    .option('--append <file>', 'append the line to this keys file (FRAUD_GATEWAY_API_KEYS_FILE; a running gateway picks it up)')
+    .action((name: string, o: { append?: string }) => {
       if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new Error('the name must be 1-64 of [A-Za-z0-9_.-]');
       const { key, entry } = newApiKey(name);
-      process.stderr.write(`store this line in FRAUD_GATEWAY_API_KEYS_FILE:\n${entry}\n`);
+      if (o.append) appendFileSync(o.append, `${entry}\n`, { mode: 0o600 });
+      else process.stderr.write(`# ${name}: keep this line (the key's hash) in FRAUD_GATEWAY_API_KEYS_FILE\n${entry}\n`);
       process.stdout.write(`${key}\n`);
     });
 }

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 
 export interface ScorerChild {
   process: ChildProcess;
@@ -42,7 +43,10 @@ export function startGatewayChild(env: Record<string, string>, logFile: string, 
 /** `adminVar`: the prefix of the service's admin HOST and PORT variables. */
 async function startServiceChild(command: 'scorer' | 'monitor' | 'gateway', adminVar: string, env: Record<string, string>, logFile: string, readyTimeoutMs: number): Promise<ScorerChild> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, command], {
+  // The CLI's own entry point beside this file (not process.argv[1]: a benchmark or a test
+  // starting a child is not the CLI), with this process's loader flags (tsx when from source).
+  const cli = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './main.ts' : './main.js', import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, cli, command], {
     env: { ...process.env, [`${adminVar}_HOST`]: '127.0.0.1', [`${adminVar}_PORT`]: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

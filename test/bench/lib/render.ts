@@ -44,7 +44,7 @@ function probesText(l: Result['latency'][number]): string {
 }
 
 function valueText(k: string, v: number): string {
-  return k.includes('ratio') ? pct(v) : k.includes('bytes') ? `${fmtInt(v)} B` : k.endsWith('_eps') ? `${fmtInt(v)} ev/s` : `${fmt(v)} ms`;
+  return k.includes('ratio') ? pct(v) : k.includes('bytes') ? `${fmtInt(v)} B` : k.endsWith('_eps') ? `${fmtInt(v)} ev/s` : k.includes('_us_') ? `${fmt(v)} µs` : `${fmt(v)} ms`;
 }
 
 export function renderTable(r: Result): string {

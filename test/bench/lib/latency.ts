@@ -360,11 +360,16 @@ export async function latencyRun(ctx: Ctx, mode: ModeDef, start: { maxEps: numbe
       });
     }
     if (restWindow) {
-      const stream: number[] = [];
-      for (let i = 0; i < src.length; i++) if (src[i]! >= restWindow.from && src[i]! < restWindow.to) stream.push(dec[i]! - src[i]!);
-      result.rest = restPhase(restWindow.offered, restWindow.answers, stream);
+      const [stream, visible]: number[][] = [[], []];
+      for (let i = 0; i < src.length; i++) {
+        if (src[i]! >= restWindow.from && src[i]! < restWindow.to) {
+          stream.push(dec[i]! - src[i]!);
+          visible.push(arr[i]! - src[i]!);
+        }
+      }
+      result.rest = restPhase(restWindow.offered, restWindow.answers, stream, visible);
       const r = result.rest;
-      say(`  [${stamp()}] ${name}: REST ${fmtInt(r.requests)} requests at 50 % load: p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms (the stream's own p99 there ${fmt(r.streamP99)} ms), ${r.degraded} degraded, ${r.errors} errors`);
+      say(`  [${stamp()}] ${name}: REST ${fmtInt(r.requests)} requests at 50 % load: p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms (the stream's own p99 there ${fmt(r.streamP99)} ms, ${fmt(r.streamVisibleP99)} ms as a read_committed consumer sees it), ${r.degraded} degraded, ${r.errors} errors`);
     }
     if (swapWrites.length) {
       const swaps = swapWindows(swapWrites, o.swapEverySeconds * 500, src, dec);

@@ -25,6 +25,11 @@ export interface RestPhase {
   /** The stream's own p50/p99 (decision CreateTime − input CreateTime) in the same window. */
   streamP50: number;
   streamP99: number;
+  /**
+   * The same as a read_committed consumer sees it (arrival here − input CreateTime): under
+   * exactly-once a decision, and so a reply, is visible only once its transaction commits.
+   */
+  streamVisibleP99: number;
 }
 
 export interface RestProbe {
@@ -85,11 +90,11 @@ export async function startRestProbe(brokers: readonly string[], plan: TopicPlan
 }
 
 /** The phase's figures from the answers' times and the stream's latencies in the window. */
-export function restPhase(offeredEps: number, answers: { ms: number[]; degraded: number; errors: number }, streamLatencies: number[]): RestPhase {
+export function restPhase(offeredEps: number, answers: { ms: number[]; degraded: number; errors: number }, streamLatencies: number[], visibleLatencies: number[]): RestPhase {
   const a = sortedCopy(answers.ms);
   const s = sortedCopy(streamLatencies);
   return {
     offeredEps, requests: answers.ms.length, p50: percentileSorted(a, 0.5), p99: percentileSorted(a, 0.99), degraded: answers.degraded, errors: answers.errors,
-    streamP50: percentileSorted(s, 0.5), streamP99: percentileSorted(s, 0.99),
+    streamP50: percentileSorted(s, 0.5), streamP99: percentileSorted(s, 0.99), streamVisibleP99: percentileSorted(sortedCopy(visibleLatencies), 0.99),
   };
 }

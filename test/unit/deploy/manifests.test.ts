@@ -13,6 +13,7 @@ import { Command, type Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { registerRetrain } from '../../../services/cli/src/commands/retrain.js';
+import { loadGatewayConfig } from '../../../services/gateway/src/config.js';
 import { LOOKBACK_MS, parseReplayTime, replayConfig } from '../../../services/cli/src/history/replay.js';
 import { DEFAULT_DELTAS, type Deltas } from '../../../services/cli/src/retrain/window.js';
 import { TOPICS } from '../../../services/common/src/kafka.js';
@@ -1059,5 +1060,76 @@ describe('deploy/prometheus/alertmanager.yml', () => {
     // Anchored as Alertmanager anchors it: a prefix is no match.
     expect(matcher('alertname=~"FraudscoreInput"')({ alertname: 'FraudscoreInputDrift' })).toBe(false);
     expect(matcher('severity!=critical')({ severity: 'warning' })).toBe(true);
+  });
+});
+
+// ---- Kubernetes: the REST gateway --------------------------------------------------------------
+describe('deploy/k8s: the REST gateway', () => {
+  const docs = manifests.map((m) => m.doc);
+  const deployment = byName('Deployment', 'fraudscore-gateway');
+  const service = byName('Service', 'fraudscore-gateway');
+  const pod = get<Obj>(deployment, 'spec.template.spec');
+  const container = get<Obj>(pod, 'containers.0');
+  const { env, problems } = resolveEnv(container, docs);
+  const labels = get<Obj>(deployment, 'spec.template.metadata.labels');
+
+  it('starts with the settings it is given: the scorers\' brokers, topics, wire format and models, keys from a file', () => {
+    expect(problems).toEqual([]);
+    const config = loadGatewayConfig(env);
+    const scorer = loadConfig({ ...get<Record<string, string>>(byKind('ConfigMap'), 'data'), ...get<Record<string, string>>(byKind('Secret'), 'stringData') });
+    expect(config.shared.brokers).toEqual(scorer.brokers);
+    expect(config.shared.topics.transactions).toBe(scorer.topics.transactions);
+    expect(config.shared.topics.replies).toBe(scorer.topics.replies);
+    expect(config.shared.wireFormat).toBe(scorer.wireFormat);
+    expect(config.shared.modelsDir).toBe(scorer.modelsDir);
+    expect(config.apiKeysFile).toBeDefined();
+    expect(config.apiKeys).toBeUndefined();
+    expect(() => loadGatewayConfig({ ...env, FRAUD_GATEWAY_API_KEYS_FILE: undefined })).toThrow(/no API key configured/);
+  });
+
+  it('reads the keys from a Secret mounted read-only where FRAUD_GATEWAY_API_KEYS_FILE points', () => {
+    const file = env.FRAUD_GATEWAY_API_KEYS_FILE!;
+    const mount = mountsOf(container).find((m) => file.startsWith(`${m.mountPath}/`));
+    expect(mount?.readOnly).toBe(true);
+    const volume = get<Obj[]>(pod, 'volumes').find((v) => v.name === mount?.name);
+    expect(get(volume, 'secret.secretName')).toBe('fraudscore-gateway-keys');
+    // The Secret itself is made from a file (deploy/k8s holds none: keys never go to git).
+    expect(docs.some((d) => d.kind === 'Secret' && get(d, 'metadata.name') === 'fraudscore-gateway-keys')).toBe(false);
+  });
+
+  it('serves the API and probes the admin port the gateway listens on; one instance, never two at once', () => {
+    const config = loadGatewayConfig(env);
+    const ports = Object.fromEntries(get<Obj[]>(container, 'ports').map((p) => [p.name, p.containerPort]));
+    expect(ports).toEqual({ api: config.port, admin: config.adminPort });
+    expect(get(container, 'readinessProbe.httpGet')).toEqual({ path: '/readyz', port: 'admin' });
+    expect(get(container, 'livenessProbe.httpGet')).toEqual({ path: '/healthz', port: 'admin' });
+    expect(get(service, 'spec.ports.0.targetPort')).toBe('api');
+    expect(get(deployment, 'spec.replicas')).toBe(1);
+    expect(get(deployment, 'spec.strategy.type')).toBe('Recreate');
+  });
+
+  it('runs non-root on a read-only root like the scorer, within its resources, apart from the scorer\'s selectors', () => {
+    expect(hardeningProblems(pod, container)).toEqual([]);
+    expect(containerResourceProblems(container.resources as Obj)).toEqual([]);
+    const scorerSelectors = [get<Obj>(byKind('Deployment'), 'spec.selector.matchLabels'), get<Obj>(byName('Service', 'fraudscore-scorer'), 'spec.selector')];
+    for (const sel of scorerSelectors) expect(Object.entries(sel).every(([k, v]) => labels[k] === v)).toBe(false);
+    expect(Object.entries(get<Obj>(service, 'spec.selector')).every(([k, v]) => labels[k] === v)).toBe(true);
+  });
+});
+
+describe('docker-compose.yml: the REST gateway', () => {
+  const gw = services.gateway!;
+  it('is opt-in (profile rest), keyed from a secret file outside git, healthy when ready, on the API port', () => {
+    expect(gw.profiles).toEqual(['rest']);
+    const env = get<Record<string, string>>(gw, 'environment');
+    const config = loadGatewayConfig(env);
+    expect(config.shared.brokers).toEqual(['kafka:9092']);
+    expect(config.apiKeysFile).toBe('/run/secrets/gateway-api-keys');
+    const file = get<string>(compose, 'secrets.gateway-api-keys.file');
+    expect(readText('.gitignore')).toMatch(new RegExp(`^${file.replace(/^\.\//, '').split('/')[0]!.replace('.', '\\.')}/$`, 'm'));
+    expect(gw.secrets).toEqual(['gateway-api-keys']);
+    expect(gw.ports).toEqual([`${config.port}:${config.port}`]);
+    expect(JSON.stringify(get(gw, 'healthcheck.test'))).toContain(`127.0.0.1:${config.adminPort}/readyz`);
+    expect(get(gw, 'depends_on.scorer.condition')).toBe('service_healthy');
   });
 });

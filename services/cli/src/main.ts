@@ -9,6 +9,7 @@ import { registerEvaluate } from './commands/evaluate.js';
 import { registerFeatures } from './commands/features.js';
 import { registerModels } from './commands/models.js';
 import { registerGateway } from './commands/gateway.js';
+import { registerSchemas } from './commands/schemas.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerPublish } from './commands/publish.js';
 import { registerReport } from './commands/report.js';
@@ -35,6 +36,7 @@ registerReport(program);
 registerModels(program);
 registerMonitor(program);
 registerGateway(program);
+registerSchemas(program);
 registerRetrain(program);
 registerBacktest(program);
 

@@ -1,11 +1,22 @@
 // Waits until a broker answers metadata requests and its group and transaction coordinators
 // have loaded, so the first consumer group or transactional producer does not race them.
 // usage: node kafka-ready.mjs host:port [timeoutMs]
+// On the secure broker (kafka.sh up --secure) it connects as the admin principal, from the
+// same FRAUD_KAFKA_* settings every client of the project reads (kafka-security.ts; this
+// file is plain JavaScript so it runs before anything is built).
+import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 
 const [brokers, timeoutArg] = process.argv.slice(2);
 const deadline = Date.now() + Number(timeoutArg ?? 60_000);
-const kafka = new Kafka({ clientId: 'fraudscore-ready', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 } });
+const env = process.env;
+const secure = env.FRAUD_KAFKA_SECURITY_PROTOCOL === 'SASL_SSL'
+  ? {
+      ssl: { ca: [readFileSync(env.FRAUD_KAFKA_SSL_CA_LOCATION, 'utf8')] },
+      sasl: { mechanism: 'scram-sha-512', username: env.FRAUD_KAFKA_SASL_USERNAME, password: readFileSync(env.FRAUD_KAFKA_SASL_PASSWORD_FILE, 'utf8').trim() },
+    }
+  : {};
+const kafka = new Kafka({ clientId: 'fraudscore-ready', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 }, ...secure });
 
 async function probe() {
   const admin = kafka.admin();

@@ -6,6 +6,13 @@
 #   deploy/local/kafka.sh status  print the bootstrap address when it runs
 #   deploy/local/kafka.sh kill    SIGKILL the broker (fault tests); its data stays
 #   deploy/local/kafka.sh restart start it again on the same port with the same data
+#   deploy/local/kafka.sh up --secure   a second broker (instance "secure") with only a SASL_SSL
+#                                 listener: SCRAM-SHA-512 users, a CA and certificate made here,
+#                                 StandardAuthorizer denying whatever no ACL allows, and the
+#                                 project's ACLs per principal (`fraudscore acls`); every other
+#                                 command takes --secure too
+#   deploy/local/kafka.sh env <principal> --secure   export lines for a client of ours as that
+#                                 principal (admin, scorer, gateway, monitor, publisher)
 #
 # When KAFKA_BROKERS is set, that broker is used and nothing is started or stopped.
 # Settings (environment): KAFKA_VERSION (default 4.4.0), KAFKA_PORT (default 9092, or a free
@@ -13,6 +20,14 @@
 # outside git), KAFKA_HEAP (default 1g), KAFKA_INSTANCE (a name: a second, independent broker
 # with its own data and port, e.g. for fault tests that kill it).
 set -euo pipefail
+
+# --secure anywhere in the arguments picks the secure instance (kafka-secure.sh).
+secure=0
+args=()
+for a in "$@"; do if [ "$a" = --secure ]; then secure=1; else args+=("$a"); fi; done
+set -- "${args[@]+"${args[@]}"}"
+# Its own default port, so both brokers can run side by side (the tests use both).
+[ "$secure" = 1 ] && KAFKA_INSTANCE=${KAFKA_INSTANCE:-secure} && KAFKA_PORT=${KAFKA_PORT:-9094}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=stop-pid.sh
@@ -26,6 +41,17 @@ pidfile="$run/broker.pid"
 addrfile="$run/bootstrap"
 
 log() { echo "kafka: $*" >&2; }
+# shellcheck source=kafka-secure.sh
+. "$here/kafka-secure.sh"
+
+# Waits until the broker serves clients; on the secure broker, as admin over SASL_SSL.
+wait_ready() {
+  if [ "$secure" = 1 ]; then
+    (eval "$(secure_env admin)" && node "$here/kafka-ready.mjs" "$1" "$2")
+  else
+    node "$here/kafka-ready.mjs" "$1" "$2"
+  fi
+}
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
@@ -45,7 +71,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {
   local want=${KAFKA_PORT:-9092}
   if port_free "$want"; then echo "$want"; return; fi
-  [ -n "${KAFKA_PORT:-}" ] && { log "KAFKA_PORT=$want is taken"; exit 1; }
+  [ -n "${KAFKA_PORT:-}" ] && [ "$secure" = 0 ] && { log "KAFKA_PORT=$want is taken"; exit 1; }
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
@@ -85,21 +111,36 @@ up() {
   fetch_jars
   mkdir -p "$run"
   local port controller
+  local -a scram=()
   port=$(pick_port)
   controller=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-  write_config "$port" "$controller"
+  if [ "$secure" = 1 ]; then
+    secure_material
+    write_secure_config "$port" "$controller"
+    mapfile -t scram < <(secure_format_args)
+  else
+    write_config "$port" "$controller"
+  fi
   # Fresh storage on every start: a stale quorum config from another port would refuse to start.
   rm -rf "$run/data"
   java -cp "$libs/*" kafka.tools.StorageTool format -t "$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
-    -c "$run/server.properties" --ignore-formatted >"$run/format.log" 2>&1 || { cat "$run/format.log" >&2; exit 1; }
-  log "starting broker $version on 127.0.0.1:$port (logs: $run/server.log)"
+    -c "$run/server.properties" --ignore-formatted "${scram[@]+"${scram[@]}"}" >"$run/format.log" 2>&1 || { cat "$run/format.log" >&2; exit 1; }
+  log "starting broker $version on 127.0.0.1:$port$([ "$secure" = 1 ] && echo ' (SASL_SSL only)') (logs: $run/server.log)"
   start_java
   echo "127.0.0.1:$port" >"$addrfile"
-  if ! node "$here/kafka-ready.mjs" "127.0.0.1:$port" 60000; then
+  if ! wait_ready "127.0.0.1:$port" 60000; then
     log "broker did not become ready; last log lines:"; tail -n 20 "$run/server.log" >&2 || true
     down; exit 1
   fi
+  [ "$secure" = 1 ] && apply_acls
   cat "$addrfile"
+}
+
+# The project's ACLs per principal, applied by the CLI as admin (services/cli/src/security/acls.ts).
+apply_acls() {
+  log "applying the ACLs per principal (fraudscore acls)"
+  (eval "$(secure_env admin)" && PATH="$repo/node_modules/.bin:$PATH" node --import tsx "$repo/services/cli/src/main.ts" acls >"$run/acls.log" 2>&1) \
+    || { cat "$run/acls.log" >&2; log "could not apply the ACLs"; down; exit 1; }
 }
 
 down() {
@@ -123,9 +164,9 @@ restart() {
   running && { cat "$addrfile"; return; }
   [ -f "$run/server.properties" ] || { log "nothing to restart: run 'up' first"; exit 1; }
   start_java
-  local addr; addr=$(grep '^advertised.listeners=' "$run/server.properties" | sed 's|.*PLAINTEXT://||')
+  local addr; addr=$(grep '^advertised.listeners=' "$run/server.properties" | tail -n 1 | sed 's|.*://||')
   echo "$addr" >"$addrfile"
-  node "$here/kafka-ready.mjs" "$addr" 90000 || { log "broker did not come back"; exit 1; }
+  wait_ready "$addr" 90000 || { log "broker did not come back"; exit 1; }
   cat "$addrfile"
 }
 
@@ -144,5 +185,6 @@ case "${1:-}" in
   status) status ;;
   kill) kill_broker ;;
   restart) fetch_jars; restart ;;
-  *) echo "usage: $0 up|down [--purge]|status|kill|restart" >&2; exit 2 ;;
+  env) [ "$secure" = 1 ] || { log "env is for the secure broker: env <principal> --secure"; exit 2; }; secure_env "${2:-}" ;;
+  *) echo "usage: $0 up|down [--purge]|status|kill|restart|env <principal>  [--secure]" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
  * Each subcommand lives in commands/<name>.ts.
  */
 import { Command } from 'commander';
+import { registerAcls } from './commands/acls.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerFeatures } from './commands/features.js';
@@ -26,6 +27,7 @@ const program = new Command('fraudscore')
 
 registerScorer(program);
 registerTopics(program);
+registerAcls(program);
 registerSimulate(program);
 registerPublish(program);
 registerTail(program);

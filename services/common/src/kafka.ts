@@ -4,6 +4,7 @@
  */
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { registerKafkaCodecs } from './kafka-codecs.js';
+import { kafkaSecurityFromEnv, kafkajsSecurity, type KafkaSecurity } from './kafka-security.js';
 import { kafkaLogCreator } from './kafka-logs.js';
 
 export const TOPICS = {
@@ -24,6 +25,8 @@ export interface KafkaOptions {
   /** kafkajs logs at WARN and above unless told otherwise; they go to stderr as JSON. */
   logLevel?: logLevel;
   retries?: number;
+  /** TLS and SASL; by default from FRAUD_KAFKA_SECURITY_PROTOCOL and friends (kafka-security.ts). */
+  security?: KafkaSecurity;
 }
 
 export function createKafka(opts: KafkaOptions): Kafka {
@@ -37,6 +40,7 @@ export function createKafka(opts: KafkaOptions): Kafka {
     // routine retries (CONCURRENT_TRANSACTIONS, rebalances, …) counted and logged below ERROR
     logCreator: kafkaLogCreator(),
     retry: { retries: opts.retries ?? 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+    ...kafkajsSecurity(opts.security ?? kafkaSecurityFromEnv(process.env)),
   };
   return new Kafka(config);
 }

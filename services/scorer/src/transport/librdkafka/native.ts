@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as Rdkafka from '@confluentinc/kafka-javascript';
+import { librdkafkaSecurity, type KafkaSecurity } from '../../../../common/src/kafka-security.js';
 import type { Logger } from '../../telemetry/log.js';
 
 export type { Rdkafka };
@@ -91,6 +92,7 @@ export function toError(err: RdkafkaError | Error): Error & { code?: number; isF
 export interface ClientSettings {
   brokers: readonly string[];
   clientId: string;
+  security: KafkaSecurity;
   log: Logger;
 }
 
@@ -105,6 +107,7 @@ export function commonConfig(s: ClientSettings): Record<string, string | number 
     'client.id': s.clientId,
     event_cb: true,
     'log.connection.close': false,
+    ...librdkafkaSecurity(s.security),
   };
 }
 

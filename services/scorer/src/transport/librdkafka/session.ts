@@ -38,7 +38,7 @@ export async function startLibrdkafkaSession(o: ScoringSessionOptions): Promise<
   const ERR = codes();
   const t = config.topics;
   const exactlyOnce = config.delivery === 'exactly-once';
-  const settings = { brokers: config.brokers, clientId: config.clientId, log };
+  const settings = { brokers: config.brokers, clientId: config.clientId, security: config.security, log };
   const commits = createCommitSchedule({ intervalMs: config.commitIntervalMs, commitWhenCaughtUp: exactlyOnce });
   const chunks = createChunkScoring({ pipeline: o.pipeline, topics: { decisions: t.decisions, flags: t.flags, dlq: t.dlq, shadowDecisions: t.shadowDecisions, replies: o.replies }, codecs: o.codecs, tracer: o.tracer, metrics: o.metrics });
   const maxMessages = config.maxBatch * 4;

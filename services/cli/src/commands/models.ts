@@ -16,6 +16,7 @@ import { resolveBrokers } from '../env.js';
 import { formatDetail, formatList, listModels, readDefaultRef, showModel } from '../models/catalog.js';
 import { pinOf, readHistory, readStatuses, rollbackTarget, verifySpec, writeSpec } from '../models/deployments.js';
 import { formatStatus, statusView } from '../models/status.js';
+import { registerModelSigning } from './model-signing.js';
 
 interface TopicOptions {
   brokers?: string;
@@ -193,4 +194,6 @@ export function registerModels(program: Command): void {
     .option('--status-topic <topic>', 'instance reports; env FRAUD_TOPIC_DEPLOYMENT_STATUS', env.FRAUD_TOPIC_DEPLOYMENT_STATUS || TOPICS.deploymentStatus)
     .option('--json', 'print JSON', false)
     .action(status);
+
+  registerModelSigning(models);
 }

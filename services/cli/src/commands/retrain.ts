@@ -7,6 +7,7 @@ import type { FeatureInput } from '../retrain/features.js';
 import { DEFAULT_BOUNDS } from '../retrain/gate.js';
 import { runRetrain } from '../retrain/run.js';
 import { DEFAULT_DELTAS } from '../retrain/window.js';
+import { signingKeyFrom } from './model-signing.js';
 
 interface RetrainCliOptions {
   features?: string;
@@ -41,6 +42,7 @@ interface RetrainCliOptions {
   wireFormat?: string;
   reason: string;
   by: string;
+  signingKey?: string;
 }
 
 const env = process.env;
@@ -96,6 +98,15 @@ export function featureInput(o: RetrainCliOptions): FeatureInput {
   };
 }
 
+/** The signing key's PEM (--signing-key, else FRAUD_MODEL_SIGNING_KEY[_FILE]); a bad one is bad input, refused before training. */
+function signingKey(file: string | undefined): string | undefined {
+  try {
+    return signingKeyFrom(file);
+  } catch (err) {
+    throw new BadInput(`--signing-key: ${(err as Error).message}`);
+  }
+}
+
 /**
  * `fraudscore retrain`: a candidate trained on the newest window of the history, judged by a
  * gate against the champion on the newest labelled test days, reported, and with --deploy
@@ -137,6 +148,7 @@ export function registerRetrain(program: Command): void {
     .option('--wire-format <f>', 'confluent | plain (default FRAUD_WIRE_FORMAT, else confluent)')
     .option('--reason <text>', 'with --deploy: kept with the spec', '')
     .option('--by <who>', 'with --deploy: who asks for it', requester())
+    .option('--signing-key <file>', 'sign the candidate (manifest.sig) with this Ed25519 private key before any deploy (default: env FRAUD_MODEL_SIGNING_KEY_FILE; none: unsigned)')
     // Bad flags are bad input: exit 2, as every other refusal before the gate runs.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT.badInput))
     .action(async (o: RetrainCliOptions) => {
@@ -163,6 +175,7 @@ export function registerRetrain(program: Command): void {
             },
             outDir: o.out,
             deploy: mode && { mode, sharePercent, requestedBy: o.by, reason: o.reason },
+            signingKey: signingKey(o.signingKey),
           },
           {
             out: (s) => process.stdout.write(s),

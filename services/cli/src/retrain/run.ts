@@ -22,6 +22,7 @@ import type { Calibration } from '../../../monitor/src/cbpe.js';
 import { DeploymentRefused, pinName } from '../../../scorer/src/deployment/spec.js';
 import { FEATURE_COUNT } from '../../../scorer/src/features/index.js';
 import { ModelError } from '../../../scorer/src/model/load.js';
+import { parsePrivateKey, signManifest } from '../../../common/src/model-signature.js';
 import { readDefaultRef } from '../models/catalog.js';
 import { pinOf, verifySpec } from '../models/deployments.js';
 import { planDeployment, type DeployMode, type Deployments } from './deploy.js';
@@ -56,6 +57,8 @@ export interface RetrainOptions {
   outDir?: string;
   runsDir?: string;
   deploy?: { mode: DeployMode; sharePercent?: number; requestedBy: string; reason: string };
+  /** Ed25519 private key (PEM): the candidate's manifest is signed right after training, before the gate and any deploy. */
+  signingKey?: string;
   batch?: number;
 }
 
@@ -102,6 +105,13 @@ async function retrain(o: RetrainOptions, io: RetrainIo): Promise<RetrainOutcome
   const stamp = new Date(t0).toISOString().replace(/[:.]/g, '-');
   const dir = resolve(o.outDir ?? join(o.runsDir ?? 'runs', `retrain-${stamp}`));
   if (o.deploy && !io.deployments) throw new Error('--deploy needs the deployments topic');
+  if (o.signingKey !== undefined) {
+    try {
+      parsePrivateKey(o.signingKey);
+    } catch (err) {
+      throw new BadInput((err as Error).message);
+    }
+  }
 
   // The champion: named, else the one in force (when deploying next to it), else the fallback.
   let championRef = o.champion;
@@ -179,6 +189,13 @@ async function retrain(o: RetrainOptions, io: RetrainIo): Promise<RetrainOutcome
   });
   timings.train = secs(now() - t);
   say(`      wrote ${candidateDir} (${timings.train} s)`);
+  if (o.signingKey !== undefined) {
+    // An artifact that does not hold together is left unsigned: the gate refuses it and says why.
+    await signManifest(candidateDir, o.signingKey).then(
+      (sig) => say(`      signed ${join(candidateDir, 'manifest.sig')} with key ${sig.keyId}`),
+      (err: Error) => say(`      NOT signed: ${err.message}`),
+    );
+  }
 
   // 4. Gate: the same rows for both, through the serving path.
   t = now();

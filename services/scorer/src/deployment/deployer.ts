@@ -1,6 +1,6 @@
 /**
- * Applies deployment specs: loads and verifies every model a spec names (digest, feature
- * contract, warm-up) while the current revision keeps scoring, then swaps the new Serving in
+ * Applies deployment specs: loads and verifies every model a spec names (signature when
+ * FRAUD_MODEL_PUBLIC_KEYS is set, digest, feature contract, warm-up) while the current revision keeps scoring, then swaps the new Serving in
  * with one assignment. A spec that fails any check is refused with a reason; the models in
  * force stay. Specs are applied one at a time, in revision order.
  *

@@ -17,6 +17,8 @@ export type RefusalReason =
   | 'unknown_policy'
   | 'unknown_model'
   | 'missing_artifact'
+  | 'unsigned'
+  | 'bad_signature'
   | 'invalid_manifest'
   | 'digest_mismatch'
   | 'feature_mismatch'
@@ -25,7 +27,7 @@ export type RefusalReason =
 
 export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'unreadable_spec', 'invalid_spec', 'unknown_policy', 'unknown_model', 'missing_artifact',
-  'invalid_manifest', 'digest_mismatch', 'feature_mismatch', 'graph_refused', 'warmup_failed',
+  'unsigned', 'bad_signature', 'invalid_manifest', 'digest_mismatch', 'feature_mismatch', 'graph_refused', 'warmup_failed',
 ];
 
 export class DeploymentRefused extends Error {

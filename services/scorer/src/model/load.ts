@@ -1,5 +1,7 @@
 /**
- * Loads a model artifact and refuses a bad one: unreadable or malformed manifest, ONNX bytes
+ * Loads a model artifact and refuses a bad one: with public keys configured, a manifest.sig
+ * that is missing or does not verify (checked first, on the manifest bytes that are then
+ * parsed: nothing unsigned is trusted); unreadable or malformed manifest, ONNX bytes
  * whose sha256 differs from the manifest, a feature list that is not the one the feature code
  * computes, or a graph that cannot score one row. The session is created from the same bytes
  * whose digest was verified, so what runs is what was checked.
@@ -10,11 +12,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ModelRef } from '../../../common/src/contracts.js';
+import { checkSignature, readSignature, SignatureError, type ModelPublicKey } from '../../../common/src/model-signature.js';
 import { createExplainerAsync, type Explainer } from './explain/index.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 
 /** Which check refused an artifact: a closed set, used as a metric label on a refused deployment. */
-export type ModelRefusal = 'unknown_model' | 'missing_artifact' | 'invalid_manifest' | 'digest_mismatch' | 'feature_mismatch' | 'graph_refused' | 'warmup_failed';
+export type ModelRefusal = 'unknown_model' | 'missing_artifact' | 'unsigned' | 'bad_signature' | 'invalid_manifest' | 'digest_mismatch' | 'feature_mismatch' | 'graph_refused' | 'warmup_failed';
 
 /** A model artifact that cannot be served; the message says which check failed, `reason` names it. */
 export class ModelError extends Error {
@@ -37,6 +40,8 @@ export interface Model {
    */
   readonly explainer?: Explainer;
   readonly explainRefusal?: string;
+  /** Key id whose signature on manifest.json was verified; undefined when signatures are not checked. */
+  readonly signedBy?: string;
   dispose(): Promise<void>;
 }
 
@@ -61,9 +66,16 @@ export async function resolveModelDir(modelsDir: string, spec: string): Promise<
   return join(modelsDir, pointer.name, pointer.version);
 }
 
-export async function loadModel(dir: string, expect: Expectation): Promise<Model> {
+export interface LoadOptions {
+  /** Keys one of which must have signed manifest.json (manifest.sig); undefined: signatures are not checked. */
+  publicKeys?: readonly ModelPublicKey[];
+}
+
+export async function loadModel(dir: string, expect: Expectation, options: LoadOptions = {}): Promise<Model> {
   if (!existsSync(dir)) throw new ModelError('unknown_model', `no model at ${dir} (models are <models folder>/<name>/<version>/)`);
-  const manifest = await readManifest(dir);
+  const manifestBytes = await readManifestBytes(dir);
+  const signedBy = options.publicKeys && (await checkSigned(dir, manifestBytes, options.publicKeys));
+  const manifest = parseManifest(join(dir, 'manifest.json'), manifestBytes.toString('utf8'));
   const bytes = await readFile(join(dir, 'model.onnx')).catch((err: Error) => {
     throw new ModelError('missing_artifact', `cannot read ${join(dir, 'model.onnx')}: ${err.message}`);
   });
@@ -93,6 +105,7 @@ export async function loadModel(dir: string, expect: Expectation): Promise<Model
   const model: Model = {
     ref: { name: manifest.name, version: manifest.version, digest },
     manifest,
+    ...(signedBy ? { signedBy } : {}),
     ...(explained.ok ? { explainer: explained.explainer } : { explainRefusal: explained.reason }),
     async score(rows, n) {
       const input = new ort.Tensor('float32', rows.subarray(0, n * width), [n, width]);
@@ -115,14 +128,26 @@ export async function loadModel(dir: string, expect: Expectation): Promise<Model
   return model;
 }
 
-async function readManifest(dir: string): Promise<Manifest> {
+async function readManifestBytes(dir: string): Promise<Buffer> {
   const path = join(dir, 'manifest.json');
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (err) {
     throw new ModelError('missing_artifact', `cannot read manifest ${path}: ${(err as Error).message}`);
   }
+}
+
+/** The id of the key that signed these manifest bytes; ModelError unsigned / bad_signature otherwise. */
+async function checkSigned(dir: string, manifest: Buffer, keys: readonly ModelPublicKey[]): Promise<string> {
+  try {
+    return checkSignature(manifest, await readSignature(dir), keys).keyId;
+  } catch (err) {
+    if (err instanceof SignatureError) throw new ModelError(err.reason, `model in ${dir}: ${err.message}; refusing a model no trusted key signed`);
+    throw err;
+  }
+}
+
+function parseManifest(path: string, text: string): Manifest {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseBrokers } from '../../common/src/kafka.js';
+import { readRegistrySettings, type RegistrySettings } from '../../common/src/schema-registry.js';
 
 export const CACHE_DIR = process.env.FRAUDSCORE_CACHE ?? join(homedir(), '.cache', 'fraudscore');
 export const LOCAL_BOOTSTRAP_FILE = join(CACHE_DIR, 'run', 'kafka', 'bootstrap');
@@ -29,4 +30,9 @@ function readLocalBootstrap(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** FRAUD_SCHEMA_REGISTRY_* (services/common/src/schema-registry.ts); undefined: schemas/ids.json's ids. */
+export function configuredRegistry(): RegistrySettings | undefined {
+  return readRegistrySettings(process.env);
 }

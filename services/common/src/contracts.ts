@@ -129,16 +129,21 @@ export interface Codecs {
   deploymentStatus: Codec<DeploymentStatus>;
 }
 
-/** Every contract's codec in one wire format, sharing one registry. */
-export function createCodecs(format: WireFormat, registry: SchemaRegistry = localRegistry()): Codecs {
-  const make = <T>(file: string): Codec<T> =>
-    createCodec<T>({ type: loadSchema(file), format, schemaId: schemaIdOf(file), registry });
+/**
+ * Every contract's codec in one wire format, sharing one registry. `ids`: writer ids that are
+ * not schemas/ids.json's (a schema registry's, registry-codecs.ts).
+ */
+export function createCodecs(format: WireFormat, registry: SchemaRegistry = localRegistry(), ids: Partial<Record<keyof Codecs, number>> = {}): Codecs {
+  const make = <T>(name: keyof Codecs): Codec<T> => {
+    const file = SCHEMA_FILES[name];
+    return createCodec<T>({ type: loadSchema(file), format, schemaId: ids[name] ?? schemaIdOf(file), registry });
+  };
   return {
-    transaction: make<Transaction>(SCHEMA_FILES.transaction),
-    outcome: make<TransactionOutcome>(SCHEMA_FILES.outcome),
-    decision: make<Decision>(SCHEMA_FILES.decision),
-    deadLetter: make<DeadLetter>(SCHEMA_FILES.deadLetter),
-    deploymentSpec: make<DeploymentSpec>(SCHEMA_FILES.deploymentSpec),
-    deploymentStatus: make<DeploymentStatus>(SCHEMA_FILES.deploymentStatus),
+    transaction: make<Transaction>('transaction'),
+    outcome: make<TransactionOutcome>('outcome'),
+    decision: make<Decision>('decision'),
+    deadLetter: make<DeadLetter>('deadLetter'),
+    deploymentSpec: make<DeploymentSpec>('deploymentSpec'),
+    deploymentStatus: make<DeploymentStatus>('deploymentStatus'),
   };
 }

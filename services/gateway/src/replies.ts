@@ -24,6 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { AssignerProtocol, type Consumer, type Kafka, type PartitionAssigner, type Producer } from 'kafkajs';
 import type { Codec } from '../../common/src/avro.js';
+import type { RegistryResolver } from '../../common/src/registry-resolver.js';
 import type { DeadLetter, Decision, Transaction } from '../../common/src/contracts.js';
 import { HEADERS } from '../../scorer/src/sink/messages.js';
 
@@ -49,6 +50,8 @@ export interface ReplyChannelOptions {
   partitions: readonly number[];
   instanceId: string;
   codecs: { transaction: Codec<Transaction>; decision: Codec<Decision>; deadLetter: Codec<DeadLetter> };
+  /** With a schema registry: fetches the writer schemas of a batch's replies that are not cached (registry-resolver.ts). */
+  prepare?: RegistryResolver['prepare'];
   now?: () => number;
 }
 
@@ -147,6 +150,8 @@ export async function openReplyChannel(o: ReplyChannelOptions): Promise<ReplyCha
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
+      const fetching = o.prepare?.(batch.messages, (m) => m.value);
+      if (fetching) await fetching;
       for (const m of batch.messages) {
         const correlationId = m.headers?.[HEADERS.correlationId]?.toString();
         const kind = m.headers?.[HEADERS.replyKind]?.toString();

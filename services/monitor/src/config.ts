@@ -4,7 +4,9 @@
  * naming the variable.
  */
 import { z } from 'zod';
-import { parseEnvironment } from '../../scorer/src/config.js';
+import { ConfigError, parseEnvironment } from '../../scorer/src/config.js';
+import { readRegistrySettings, type RegistrySettings } from '../../common/src/schema-registry.js';
+import { SettingError } from '../../common/src/secrets.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -33,6 +35,8 @@ export interface MonitorConfig {
   readonly groupId: string;
   readonly topics: { readonly decisions: string; readonly shadowDecisions: string; readonly outcomes: string };
   readonly wireFormat: 'confluent' | 'plain';
+  /** FRAUD_SCHEMA_REGISTRY_*: writer schemas fetched from a registry by id; undefined: schemas/ids.json. */
+  readonly schemaRegistry?: RegistrySettings;
   readonly dbPath: string;
   readonly modelsDir: string;
   readonly labelHorizonMs: number;
@@ -43,11 +47,19 @@ export interface MonitorConfig {
 
 export function loadMonitorConfig(env: Record<string, string | undefined>): MonitorConfig {
   const c = parseEnvironment(schema, env);
+  let schemaRegistry: RegistrySettings | undefined;
+  try {
+    schemaRegistry = readRegistrySettings(env);
+  } catch (err) {
+    if (err instanceof SettingError) throw new ConfigError(`invalid configuration:\n  ${err.message}`);
+    throw err;
+  }
   return Object.freeze({
     brokers: c.FRAUD_KAFKA_BROKERS.split(','),
     groupId: c.FRAUD_MONITOR_GROUP_ID,
     topics: Object.freeze({ decisions: c.FRAUD_TOPIC_DECISIONS, shadowDecisions: c.FRAUD_TOPIC_SHADOW_DECISIONS, outcomes: c.FRAUD_TOPIC_OUTCOMES }),
     wireFormat: c.FRAUD_WIRE_FORMAT,
+    ...(schemaRegistry ? { schemaRegistry } : {}),
     dbPath: c.FRAUD_MONITOR_DB,
     modelsDir: c.FRAUD_MODELS_DIR,
     labelHorizonMs: c.FRAUD_LABEL_HORIZON_DAYS * 86_400_000,

@@ -11,6 +11,7 @@
  */
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Codecs, Decision, TransactionOutcome } from '../../common/src/contracts.js';
+import type { RegistryResolver } from '../../common/src/registry-resolver.js';
 import type { Logger } from '../../scorer/src/telemetry/log.js';
 import type { Store } from './store.js';
 
@@ -31,6 +32,8 @@ export async function startFeed(opts: {
   groupId: string;
   topics: { decisions: string; shadowDecisions: string; outcomes: string };
   codecs: Codecs;
+  /** With a schema registry: fetches the writer schemas of a batch that are not cached (registry-resolver.ts). */
+  prepare?: RegistryResolver['prepare'];
   store: Store;
   log: Logger;
   /** After every stored batch (the service recomputes windows on its own clock). */
@@ -69,6 +72,8 @@ export async function startFeed(opts: {
     eachBatchAutoResolve: true,
     eachBatch: async ({ batch, heartbeat }) => {
       if (batch.messages.length === 0) return;
+      const fetching = opts.prepare?.(batch.messages, (m) => m.value);
+      if (fetching) await fetching;
       const decisions: Decision[] = [];
       const labels: TransactionOutcome[] = [];
       for (const m of batch.messages) {

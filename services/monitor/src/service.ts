@@ -5,7 +5,7 @@
  * label: what is mature), exposed at /metrics. Labels never reach the scorers' decisions, so
  * this is the only place the model's real accuracy in production shows.
  */
-import { createCodecs } from '../../common/src/contracts.js';
+import { openCodecs } from '../../common/src/registry-codecs.js';
 import { createKafka } from '../../common/src/kafka.js';
 import { startAdminServer } from '../../scorer/src/http/admin.js';
 import type { Logger } from '../../scorer/src/telemetry/log.js';
@@ -61,7 +61,9 @@ export async function startMonitor(config: MonitorConfig, log: Logger, telemetry
     health: { liveness: () => null, readiness: () => ({ store: true, consuming: ready }) },
     metrics: telemetry.serveMetrics,
   });
-  const running = await startFeed({ kafka, groupId: config.groupId, topics: config.topics, codecs: createCodecs(config.wireFormat), store, log });
+  // With FRAUD_SCHEMA_REGISTRY_URL: what the scorers wrote with the registry's ids is read by them.
+  const { codecs, prepare } = await openCodecs({ format: config.wireFormat, registry: config.schemaRegistry, clientId: 'fraudscore-monitor', writes: {}, log });
+  const running = await startFeed({ kafka, groupId: config.groupId, topics: config.topics, codecs, prepare, store, log });
   feedStats.current = running.stats;
   ready = true;
   const timer = setInterval(() => {

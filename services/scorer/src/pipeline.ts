@@ -51,6 +51,12 @@ export type PipelineResult =
 export interface PipelineDeps {
   topic: string;
   codec: Codec<Transaction>;
+  /**
+   * With a schema registry: fetches the writer schemas the chunk's records name that are not
+   * cached yet (within a bound), so the synchronous decode below finds them; undefined when
+   * every one is cached. Without one, absent.
+   */
+  prepare?(records: readonly InputRecord[]): Promise<void> | undefined;
   limits: DecodeLimits;
   /** Features for a partition: card state is partition-local. */
   featuresFor(partition: number): FeatureComputer;
@@ -107,6 +113,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 
   return {
     async process(records, timing) {
+      const fetching = deps.prepare?.(records);
+      if (fetching) await fetching;
       const now = deps.clock();
       if (timing) {
         timing.startedAt = performance.timeOrigin + performance.now();

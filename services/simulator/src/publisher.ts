@@ -31,6 +31,11 @@ export interface PublishOptions {
   /** Value framing. Default 'confluent'. */
   format?: WireFormat;
   registry?: SchemaRegistry;
+  /**
+   * Writer ids put in front of the values ('confluent'): a schema registry's
+   * (services/common/src/registry-codecs.ts `writerIds`); default schemas/ids.json's.
+   */
+  schemaIds?: { transaction?: number; outcome?: number };
   /** Topic names; default TOPICS.transactions and TOPICS.outcomes. */
   topics?: { transactions?: string; outcomes?: string };
   /** Events (transactions + outcomes) per second, in wall time. Undefined: as fast as possible. */
@@ -75,7 +80,7 @@ export async function publishEvents(
   events: Iterable<PublishableEvent> | AsyncIterable<PublishableEvent>,
   opts: PublishOptions = {},
 ): Promise<PublishStats> {
-  const codecs = createCodecs(opts.format ?? 'confluent', opts.registry);
+  const codecs = createCodecs(opts.format ?? 'confluent', opts.registry, opts.schemaIds);
   const txTopic = opts.topics?.transactions ?? TOPICS.transactions;
   const outcomeTopic = opts.topics?.outcomes ?? TOPICS.outcomes;
   const batchSize = positiveInt('batchSize', opts.batchSize ?? 500);

@@ -19,6 +19,7 @@ import { DEFAULT_DELTAS, type Deltas } from '../../../services/cli/src/retrain/w
 import { TOPICS } from '../../../services/common/src/kafka.js';
 import { loadMonitorConfig } from '../../../services/monitor/src/config.js';
 import { loadConfig } from '../../../services/scorer/src/config.js';
+import { REGISTRY_SETTING_NAMES } from '../../../services/common/src/schema-registry.js';
 import { TRANSACTIONS_RETENTION_DAYS, topicSpecs } from '../../../services/scorer/src/source/topics.js';
 import { all, execForm, includedInContext, parseDockerfile } from './dockerfile.js';
 import {
@@ -48,9 +49,9 @@ const DEFAULT_PARTITIONS = 4; // the transactions topic's documented partition c
 
 // ---- invariants as functions, so the broken twins can be fed to them too --------------------
 
-/** FRAUD_* names that the scorer's config does not declare. */
+/** FRAUD_* names that the scorer's config does not declare (its schema, or the shared schema-registry settings). */
 function unknownFraudVars(names: Iterable<string>): string[] {
-  const known = scorerConfigNames();
+  const known = new Set([...scorerConfigNames(), ...REGISTRY_SETTING_NAMES]);
   return [...names].filter((n) => n.startsWith('FRAUD_') && !known.has(n));
 }
 

@@ -138,3 +138,12 @@ describe('publishJsonLines', () => {
     }
   });
 });
+
+describe('publishEvents with a schema registry\'s ids', () => {
+  it('writes the given writer ids (a registry\'s, from registry-codecs.ts writerIds), not schemas/ids.json\'s', async () => {
+    const fake = fakeKafka();
+    await publishSimulation(fake.kafka, { ...WORLD, maxEvents: 300, schemaIds: { transaction: 1001, outcome: 1002 } });
+    expect(new Set(fake.messages(TOPICS.transactions).map((m) => (m.value as Buffer).readUInt32BE(1)))).toEqual(new Set([1001]));
+    expect(new Set(fake.messages(TOPICS.outcomes).map((m) => (m.value as Buffer).readUInt32BE(1)))).toEqual(new Set([1002]));
+  });
+});

@@ -108,6 +108,11 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const runDir = join('runs', `demo-${stamp}`);
   mkdirSync(runDir, { recursive: true });
+  // The demo is a world of its own (its topics, test-vector poison ids): it runs on
+  // schemas/ids.json's ids, and so do the scorer and gateway it starts (they inherit this env).
+  if (process.env.FRAUD_SCHEMA_REGISTRY_URL || process.env.FRAUD_SCHEMA_REGISTRY_URL_FILE) console.log('demo: FRAUD_SCHEMA_REGISTRY_URL ignored: the demo runs on the embedded schema ids (schemas/ids.json)');
+  delete process.env.FRAUD_SCHEMA_REGISTRY_URL;
+  delete process.env.FRAUD_SCHEMA_REGISTRY_URL_FILE;
   const broker = acquireBroker();
   console.log(`demo: Kafka at ${broker.brokers.join(',')}${broker.startedHere ? ' (started here)' : ''}; run files in ${runDir}`);
   const kafka = createKafka({ brokers: broker.brokers, clientId: 'fraudscore-demo' });

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { createKafka } from '../../../common/src/kafka.js';
+import { createKafka, TOPICS } from '../../../common/src/kafka.js';
+import { registryFor, writerIds } from '../../../common/src/registry-codecs.js';
 import { createProgress, publishJsonLines, publishSimulation, summaryLine } from '../../../simulator/src/index.js';
-import { resolveBrokers } from '../env.js';
+import { configuredRegistry, resolveBrokers } from '../env.js';
 import { addSimulationOptions, simulationOptions } from '../sim-options.js';
 import { addTraceOptions, cliTelemetry, type TraceOptions } from '../telemetry.js';
 
@@ -38,9 +39,13 @@ export function registerPublish(program: Command): void {
     const telemetry = cliTelemetry('fraudscore-publisher', opts);
     if (opts.simulate === Boolean(opts.file)) throw new Error('give exactly one of --simulate or --file <path>');
     const kafka = createKafka({ brokers: resolveBrokers(opts.brokers), clientId: 'fraudscore-publish' });
+    // With FRAUD_SCHEMA_REGISTRY_URL, the ids the registry gives the schemas under the topics' subjects.
+    const registry = registryFor(opts.wireFormat, configuredRegistry(), 'fraudscore-publish');
+    const schemaIds = await writerIds(registry, { transaction: [opts.transactionsTopic ?? TOPICS.transactions], outcome: [opts.outcomesTopic ?? TOPICS.outcomes] });
     const progress = createProgress({ label: 'publish', stream: process.stderr });
     const common = {
       format: opts.wireFormat,
+      schemaIds,
       rate: opts.rate,
       durationMs: opts.seconds !== undefined ? opts.seconds * 1000 : undefined,
       maxEvents: opts.max,

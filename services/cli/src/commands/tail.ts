@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { createCodecs, type Decision, type DeadLetter } from '../../../common/src/contracts.js';
+import type { Decision, DeadLetter } from '../../../common/src/contracts.js';
+import { openCodecs } from '../../../common/src/registry-codecs.js';
 import { createKafka, TOPICS } from '../../../common/src/kafka.js';
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { resolveBrokers } from '../env.js';
+import { configuredRegistry, resolveBrokers } from '../env.js';
 import { addTraceOptions, cliTelemetry, type TraceOptions } from '../telemetry.js';
 
 const WHICH = { flags: TOPICS.flags, decisions: TOPICS.decisions, dlq: TOPICS.dlq } as const;
@@ -32,7 +33,8 @@ export function registerTail(program: Command): void {
     .action(async (opts: TraceOptions & { brokers?: string; topic: keyof typeof WHICH; topicName?: string; fromBeginning: boolean; max?: number; json: boolean; wireFormat: 'confluent' | 'plain' }) => {
       if (!(opts.topic in WHICH)) throw new Error(`--topic must be one of ${Object.keys(WHICH).join(', ')}`);
       const topic = opts.topicName ?? WHICH[opts.topic];
-      const codecs = createCodecs(opts.wireFormat);
+      // With FRAUD_SCHEMA_REGISTRY_URL, what the scorers wrote with the registry's ids is read by them.
+      const { codecs, prepare } = await openCodecs({ format: opts.wireFormat, registry: configuredRegistry(), clientId: 'fraudscore-tail', writes: {} });
       const kafka = createKafka({ brokers: resolveBrokers(opts.brokers), clientId: 'fraudscore-tail' });
       const consumer = kafka.consumer({ groupId: `fraudscore-tail-${randomUUID()}`, readUncommitted: false });
       await consumer.connect();
@@ -49,6 +51,8 @@ export function registerTail(program: Command): void {
       await consumer.run({
         eachMessage: async ({ message, partition }) => {
           if (!message.value) return;
+          const fetching = prepare?.([message], (m) => m.value);
+          if (fetching) await fetching;
           // Continue the scorer's trace: this subscriber's processing is a child of it.
           const traceparent = message.headers?.traceparent?.toString();
           const parent = traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent }) : ROOT_CONTEXT;

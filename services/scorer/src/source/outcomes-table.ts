@@ -6,6 +6,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Codec } from '../../../common/src/avro.js';
+import type { RegistryResolver } from '../../../common/src/registry-resolver.js';
 import type { TransactionOutcome } from '../../../common/src/contracts.js';
 import type { Logger } from '../telemetry/log.js';
 import { startTopicReader } from './topic-reader.js';
@@ -34,6 +35,8 @@ export async function startOutcomesFeed(opts: {
   topic: string;
   groupPrefix: string;
   codec: Codec<TransactionOutcome>;
+  /** With a schema registry: fetches the batch's writer schemas that are not cached (registry-resolver.ts). */
+  prepare?: RegistryResolver['prepare'];
   table: OutcomeSink;
   log: Logger;
 }): Promise<OutcomesFeed> {
@@ -42,7 +45,9 @@ export async function startOutcomesFeed(opts: {
     kafka: opts.kafka,
     topic: opts.topic,
     groupPrefix: `${opts.groupPrefix}-outcomes`,
-    onMessages(partition, messages) {
+    async onMessages(partition, messages) {
+      const fetching = opts.prepare?.(messages, (m) => m.value);
+      if (fetching) await fetching;
       for (const m of messages) {
         try {
           const outcome = opts.codec.decode(m.value ?? Buffer.alloc(0));

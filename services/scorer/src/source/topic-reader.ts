@@ -29,7 +29,8 @@ export interface TopicReaderOptions {
   groupPrefix: string;
   /** Only these partitions' messages are handed over (and awaited); default all. */
   partitions?: readonly number[];
-  onMessages(partition: number, messages: KafkaMessage[]): void;
+  /** Awaited before the batch counts as read (a reader may fetch writer schemas first). */
+  onMessages(partition: number, messages: KafkaMessage[]): void | Promise<void>;
 }
 
 export async function startTopicReader(opts: TopicReaderOptions): Promise<TopicReader> {
@@ -68,7 +69,7 @@ export async function startTopicReader(opts: TopicReaderOptions): Promise<TopicR
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch, heartbeat }) => {
-      if (!wanted || wanted.has(batch.partition)) opts.onMessages(batch.partition, batch.messages);
+      if (!wanted || wanted.has(batch.partition)) await opts.onMessages(batch.partition, batch.messages);
       await heartbeat();
     },
   });

@@ -57,6 +57,20 @@ export default defineConfig({
           retry: RETRY,
         },
       },
+      {
+        test: {
+          // The same kind of tests on the secure broker (kafka.sh up --secure): SASL_SSL,
+          // SCRAM-SHA-512, ACLs per principal. Its own broker, beside the plaintext one.
+          name: 'secure',
+          include: ['test/secure/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/secure/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          retry: RETRY,
+        },
+      },
       ...(faultRequested ? [fault] : []),
     ],
   },

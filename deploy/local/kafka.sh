@@ -106,7 +106,8 @@ PROPS
 }
 
 up() {
-  if [ -n "${KAFKA_BROKERS:-}" ]; then log "using KAFKA_BROKERS=$KAFKA_BROKERS; starting nothing"; echo "$KAFKA_BROKERS"; return; fi
+  # KAFKA_BROKERS names a plaintext broker; the secure one is always this machine's own.
+  if [ -n "${KAFKA_BROKERS:-}" ] && [ "$secure" = 0 ]; then log "using KAFKA_BROKERS=$KAFKA_BROKERS; starting nothing"; echo "$KAFKA_BROKERS"; return; fi
   if running; then cat "$addrfile"; return; fi
   fetch_jars
   mkdir -p "$run"
@@ -144,7 +145,7 @@ apply_acls() {
 }
 
 down() {
-  if [ -n "${KAFKA_BROKERS:-}" ]; then log "KAFKA_BROKERS is set; stopping nothing"; return; fi
+  if [ -n "${KAFKA_BROKERS:-}" ] && [ "$secure" = 0 ]; then log "KAFKA_BROKERS is set; stopping nothing"; return; fi
   if running; then
     stop_pid "$pidfile" broker
   fi

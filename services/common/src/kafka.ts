@@ -2,7 +2,7 @@
  * The one place that builds kafkajs clients, so settings (client id, logging, retries) are
  * the same for the scorer, the simulator and the CLI, and the client can be swapped later.
  */
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import { registerKafkaCodecs } from './kafka-codecs.js';
 import { kafkaSecurityFromEnv, kafkajsSecurity, type KafkaSecurity } from './kafka-security.js';
 import { kafkaLogCreator } from './kafka-logs.js';
@@ -25,6 +25,8 @@ export interface KafkaOptions {
   /** kafkajs logs at WARN and above unless told otherwise; they go to stderr as JSON. */
   logLevel?: logLevel;
   retries?: number;
+  /** Where kafkajs's log lines go; by default our JSON lines on stderr (kafka-logs.ts). */
+  logCreator?: logCreator;
   /** TLS and SASL; by default from FRAUD_KAFKA_SECURITY_PROTOCOL and friends (kafka-security.ts). */
   security?: KafkaSecurity;
 }
@@ -38,7 +40,7 @@ export function createKafka(opts: KafkaOptions): Kafka {
     brokers: opts.brokers,
     logLevel: opts.logLevel ?? logLevel.WARN,
     // routine retries (CONCURRENT_TRANSACTIONS, rebalances, …) counted and logged below ERROR
-    logCreator: kafkaLogCreator(),
+    logCreator: opts.logCreator ?? kafkaLogCreator(),
     retry: { retries: opts.retries ?? 8, initialRetryTime: 100, maxRetryTime: 5_000 },
     ...kafkajsSecurity(opts.security ?? kafkaSecurityFromEnv(process.env)),
   };

@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCodecs } from '../../common/src/contracts.js';
+import { openCodecs } from '../../common/src/registry-codecs.js';
 import { createKafka } from '../../common/src/kafka.js';
+import { verifyManifest } from '../../common/src/model-signature.js';
 import { ConfigError } from '../../scorer/src/config.js';
 import { startAdminServer } from '../../scorer/src/http/admin.js';
 import { resolveModelDir } from '../../scorer/src/model/load.js';
@@ -31,16 +32,20 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const shared = config.shared;
   // The fallback policy of the model the scorers fall back to (models/default.json or FRAUD_MODEL).
   const dir = await resolveModelDir(shared.modelsDir, shared.model);
-  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  // With FRAUD_MODEL_PUBLIC_KEYS the rules are trusted only from a signed manifest, as the scorer's model: the bytes verified are the bytes parsed.
+  const signed = shared.modelPublicKeys && (await verifyManifest(dir, shared.modelPublicKeys));
+  const manifest = JSON.parse((signed ? signed.manifest : await readFile(join(dir, 'manifest.json'))).toString('utf8')) as Record<string, unknown>;
+  if (signed) log.info({ model: `${String(manifest.name)}/${String(manifest.version)}`, keyId: signed.key.keyId }, 'model signature verified');
   const fallback = readFallbackPolicy(manifest, `${String(manifest.name)}/${String(manifest.version)}`);
   const keys = loadApiKeys({ file: config.apiKeysFile, env: config.apiKeys, onReloadError: (err) => log.warn({ err: err.message }, 'API keys file changed but cannot be used; keeping the last good keys') });
 
-  const kafka = createKafka({ brokers: [...shared.brokers], clientId: `fraudscore-gateway-${config.instanceId}` });
+  const kafka = createKafka({ brokers: [...shared.brokers], clientId: `fraudscore-gateway-${config.instanceId}`, security: shared.security });
   const count = await partitionCount(kafka, shared.topics.replies);
   if (count === undefined) throw new ConfigError(`FRAUD_TOPIC_REPLIES: topic ${shared.topics.replies} does not exist (fraudscore topics creates it)`);
   const owned = config.replyPartitions ?? Array.from({ length: count }, (_, p) => p);
-  const codecs = createCodecs(shared.wireFormat);
-  const channel = await openReplyChannel({ kafka, transactionsTopic: shared.topics.transactions, repliesTopic: shared.topics.replies, partitions: owned, instanceId: config.instanceId, codecs });
+  // With FRAUD_SCHEMA_REGISTRY_URL: transactions written with the registry's id, replies read by theirs.
+  const { codecs, prepare } = await openCodecs({ format: shared.wireFormat, registry: shared.schemaRegistry, clientId: `fraudscore-gateway-${config.instanceId}`, writes: { transaction: [shared.topics.transactions] }, log });
+  const channel = await openReplyChannel({ kafka, transactionsTopic: shared.topics.transactions, repliesTopic: shared.topics.replies, partitions: owned, instanceId: config.instanceId, codecs, prepare });
 
   const telemetry = startTelemetry({ serviceName: 'fraudscore-gateway', serviceVersion: SERVICE_VERSION, endpoint: shared.otel.endpoint, sampleRatio: shared.otel.sampleRatio });
   const requests = telemetry.meter.createCounter('fraudscore_gateway_requests', { description: 'REST requests by outcome: decided (the scorer\'s decision), degraded (past the deadline: the fallback policy), rejected (4xx/5xx)' });

@@ -7,6 +7,10 @@ import { z } from 'zod';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { CRASH_POINTS, type CrashPoint } from './crash-points.js';
+import { readRegistrySettings, REGISTRY_UNKNOWN_ID_WAIT_MS, type RegistrySettings } from '../../common/src/schema-registry.js';
+import { loadPublicKeys, type ModelPublicKey } from '../../common/src/model-signature.js';
+import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../common/src/kafka-security.js';
+import { SettingError } from '../../common/src/secrets.js';
 
 export const KAFKA_CLIENTS = ['kafkajs', 'librdkafka'] as const;
 export type KafkaClientName = (typeof KAFKA_CLIENTS)[number];
@@ -50,6 +54,11 @@ const schema = z.object({
   FRAUD_MODELS_DIR: z.string().min(1).default('models'),
   /** "name/version"; empty means the one models/default.json names. */
   FRAUD_MODEL: z.string().regex(/^$|^[\w.-]+\/[\w.-]+$/, 'expected name/version').default(''),
+  /**
+   * Comma-separated SPKI PEM files of the Ed25519 keys that may sign models (manifest.sig). Set:
+   * every model, at start and on a hot swap, must be signed by one of them. Unset: not checked.
+   */
+  FRAUD_MODEL_PUBLIC_KEYS: z.string().optional(),
   /** exactly-once (default): outputs, changelog and offsets in one transaction per chunk; at-least-once: offsets committed after outputs are acknowledged. */
   FRAUD_DELIVERY: z.enum(['at-least-once', 'exactly-once']).default('exactly-once'),
   /**
@@ -101,6 +110,8 @@ export type RawConfig = z.infer<typeof schema>;
 
 export interface ScorerConfig {
   readonly brokers: readonly string[];
+  /** TLS and SASL for every Kafka client of the scorer (FRAUD_KAFKA_SECURITY_PROTOCOL, …). */
+  readonly security: KafkaSecurity;
   readonly clientId: string;
   readonly kafkaClient: KafkaClientName;
   /** Stable name of this instance (librdkafka exactly-once: its transactional id). */
@@ -119,8 +130,12 @@ export interface ScorerConfig {
     readonly replies: string;
   };
   readonly wireFormat: 'confluent' | 'plain';
+  /** FRAUD_SCHEMA_REGISTRY_*: writer schemas and ids from a registry; undefined: schemas/ids.json. */
+  readonly schemaRegistry?: RegistrySettings;
   readonly modelsDir: string;
   readonly model: string;
+  /** FRAUD_MODEL_PUBLIC_KEYS, read at start-up; undefined: model signatures are not checked. */
+  readonly modelPublicKeys?: readonly ModelPublicKey[];
   readonly delivery: 'at-least-once' | 'exactly-once';
   readonly maxBatch: number;
   readonly decisionFeatures: boolean;
@@ -155,10 +170,18 @@ export function parseEnvironment<S extends z.ZodObject<z.ZodRawShape>>(schema: S
   }
   if ('FRAUD_KAFKA_BROKERS' in schema.shape) input.FRAUD_KAFKA_BROKERS ??= env.KAFKA_BROKERS ?? '';
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  const lines = parsed.success ? [] : parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  // Kafka's security settings are read the same way by every client (kafka-security.ts);
+  // a service that talks to Kafka refuses a bad one here, with the rest of its config.
+  if ('FRAUD_KAFKA_BROKERS' in schema.shape) {
+    try {
+      kafkaSecurityFromEnv(env);
+    } catch (err) {
+      if (!(err instanceof SettingError)) throw err;
+      lines.push(`  ${err.message}`);
+    }
   }
+  if (!parsed.success || lines.length) throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   return parsed.data;
 }
 
@@ -168,8 +191,11 @@ export function parseEnvironment<S extends z.ZodObject<z.ZodRawShape>>(schema: S
  */
 export function loadConfig(env: Record<string, string | undefined>): ScorerConfig {
   const c = parseEnvironment(schema, env);
+  const transactionTimeoutMs = c.FRAUD_TRANSACTION_TIMEOUT_MS ?? (c.FRAUD_KAFKA_CLIENT === 'librdkafka' ? 10_000 : 60_000);
+  const schemaRegistry = registrySettings(env, c, transactionTimeoutMs);
   return deepFreeze({
     brokers: c.FRAUD_KAFKA_BROKERS.split(','),
+    security: kafkaSecurityFromEnv(env),
     clientId: c.FRAUD_CLIENT_ID,
     kafkaClient: c.FRAUD_KAFKA_CLIENT,
     instanceId: c.FRAUD_INSTANCE_ID ?? (c.FRAUD_ADMIN_PORT > 0 ? `${hostname().replace(/[^\w.-]/g, '_').slice(0, 80)}-${c.FRAUD_ADMIN_PORT}` : randomUUID()),
@@ -187,8 +213,10 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
       replies: c.FRAUD_TOPIC_REPLIES,
     },
     wireFormat: c.FRAUD_WIRE_FORMAT,
+    ...(schemaRegistry ? { schemaRegistry } : {}),
     modelsDir: c.FRAUD_MODELS_DIR,
     model: c.FRAUD_MODEL,
+    modelPublicKeys: modelPublicKeys(c.FRAUD_MODEL_PUBLIC_KEYS),
     delivery: c.FRAUD_DELIVERY,
     maxBatch: c.FRAUD_MAX_BATCH,
     decisionFeatures: c.FRAUD_DECISION_FEATURES,
@@ -201,9 +229,39 @@ export function loadConfig(env: Record<string, string | undefined>): ScorerConfi
     otel: { endpoint: c.FRAUD_OTEL_ENDPOINT, sampleRatio: c.FRAUD_TRACE_SAMPLE_RATIO },
     fromBeginning: c.FRAUD_FROM_BEGINNING,
     sessionTimeoutMs: c.FRAUD_SESSION_TIMEOUT_MS,
-    transactionTimeoutMs: c.FRAUD_TRANSACTION_TIMEOUT_MS ?? (c.FRAUD_KAFKA_CLIENT === 'librdkafka' ? 10_000 : 60_000),
+    transactionTimeoutMs,
     faults: { crashPoint: c.FRAUD_CRASH_POINT, crashAfter: c.FRAUD_CRASH_AFTER, modelDelayMs: c.FRAUD_INJECT_MODEL_DELAY_MS },
   });
+}
+
+/** The key files are read now: an unreadable or wrong one fails start-up (exit 2), not a model load. */
+function modelPublicKeys(list: string | undefined): readonly ModelPublicKey[] | undefined {
+  if (list === undefined) return undefined;
+  try {
+    return loadPublicKeys(list);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  FRAUD_MODEL_PUBLIC_KEYS: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The registry settings (services/common/src/schema-registry.ts). A batch may wait for an unknown
+ * id up to the bound with its transaction open and without polling, so the bound must stay well
+ * inside the session and transaction timeouts.
+ */
+function registrySettings(env: Record<string, string | undefined>, c: RawConfig, transactionTimeoutMs: number): RegistrySettings | undefined {
+  let settings: RegistrySettings | undefined;
+  try {
+    settings = readRegistrySettings(env);
+  } catch (err) {
+    if (err instanceof SettingError) throw new ConfigError(`invalid configuration:\n  ${err.message}`);
+    throw err;
+  }
+  if (!settings) return undefined;
+  if (c.FRAUD_WIRE_FORMAT !== 'confluent') throw new ConfigError('invalid configuration:\n  FRAUD_SCHEMA_REGISTRY_URL: set, but FRAUD_WIRE_FORMAT is plain (values carry no schema id)');
+  const limit = Math.min(c.FRAUD_SESSION_TIMEOUT_MS, c.FRAUD_DELIVERY === 'exactly-once' ? transactionTimeoutMs : Infinity) / 2;
+  if (settings.unknownIdWaitMs > limit) throw new ConfigError(`invalid configuration:\n  ${REGISTRY_UNKNOWN_ID_WAIT_MS}: ${settings.unknownIdWaitMs} ms is more than half the session or transaction timeout (at most ${limit})`);
+  return settings;
 }
 
 function deepFreeze<T extends object>(value: T): T {

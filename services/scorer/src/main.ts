@@ -4,6 +4,7 @@
  * 3 model refused. A crashed consumer exits so the supervisor restarts it, instead of
  * trusting an in-process restart loop.
  */
+import { describeSecurity } from '../../common/src/kafka-security.js';
 import { ConfigError, loadConfig } from './config.js';
 import { ModelError } from './model/load.js';
 import { loadServingModel, startScorer } from './service.js';
@@ -42,7 +43,7 @@ export async function runScorerProcess(env: Record<string, string | undefined>):
     log.flush();
     process.exit(err instanceof ModelError ? 3 : 1);
   }
-  log.info({ delivery: config.delivery, group: config.groupId }, 'scorer running');
+  log.info({ delivery: config.delivery, group: config.groupId, kafka: describeSecurity(config.security) }, 'scorer running');
 
   let stopping = false;
   const stop = async (signal: string) => {

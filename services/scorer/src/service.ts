@@ -5,6 +5,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { createCodecs } from '../../common/src/contracts.js';
+import { openCodecs } from '../../common/src/registry-codecs.js';
 import { createKafka } from '../../common/src/kafka.js';
 import type { ScorerConfig } from './config.js';
 import { createCrashPoints } from './crash-points.js';
@@ -50,7 +51,16 @@ export interface RunningScorer {
 
 /** Loads (and verifies) the model the config names; throws ModelError when refused. */
 export async function loadServingModel(config: ScorerConfig): Promise<Model> {
-  return loadModel(await resolveModelDir(config.modelsDir, config.model), SCORER_CONTRACT);
+  return scorerModelLoader(config)(await resolveModelDir(config.modelsDir, config.model));
+}
+
+/** How the scorer loads a model, at start and on every hot swap: the same contract, the same keys (FRAUD_MODEL_PUBLIC_KEYS). */
+export function scorerModelLoader(config: Pick<ScorerConfig, 'modelPublicKeys'>, log?: Logger): (dir: string) => Promise<Model> {
+  return async (dir) => {
+    const model = await loadModel(dir, SCORER_CONTRACT, { publicKeys: config.modelPublicKeys });
+    if (model.signedBy) log?.info({ model: model.ref, keyId: model.signedBy }, 'model signature verified');
+    return model;
+  };
 }
 
 /** What every model must have been trained on: the features this scorer computes, in order. */
@@ -68,8 +78,10 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
   const crash = createCrashPoints(config.faults.crashPoint, config.faults.crashAfter);
   if (config.faults.crashPoint !== 'none') log.warn({ point: config.faults.crashPoint, after: config.faults.crashAfter }, 'crash point armed (fault testing)');
   log.info({ model: model.ref, thresholds: model.manifest.thresholds }, 'fallback model loaded');
+  if (model.signedBy) log.info({ model: model.ref, keyId: model.signedBy }, 'model signature verified');
+  if (!config.modelPublicKeys) log.warn('FRAUD_MODEL_PUBLIC_KEYS is not set: model signatures are not checked');
 
-  const kafka: Kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId });
+  const kafka: Kafka = createKafka({ brokers: [...config.brokers], clientId: config.clientId, security: config.security });
   const t = config.topics;
   await assertTopicsExist(kafka, [t.transactions, t.outcomes, t.decisions, t.flags, t.dlq, t.cardState, t.shadowDecisions, t.deployments, t.deploymentStatus]);
   // Replies are optional: without the topic (made by `fraudscore topics`), no synchronous
@@ -77,18 +89,32 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
   const replyPartitions = await partitionCount(kafka, t.replies);
   if (replyPartitions === undefined) log.info({ topic: t.replies }, 'no replies topic: request-reply (the REST gateway) is off');
   const replies = replyPartitions === undefined ? undefined : { topic: t.replies, partitions: replyPartitions };
+  // Deployment specs and status (the control plane, written by fraudscore's own CLI) stay on
+  // schemas/ids.json; what producers and consumers outside fraudscore read and write (the data
+  // plane) follows the schema registry when one is configured. A registry out of reach, refusing
+  // the credentials or without our schemas fails start-up here, naming FRAUD_SCHEMA_REGISTRY_URL.
   const codecs = createCodecs(config.wireFormat);
+  const data = await openCodecs({
+    format: config.wireFormat,
+    registry: config.schemaRegistry,
+    clientId: config.clientId,
+    writes: { decision: [t.decisions, t.flags, t.shadowDecisions, ...(replies ? [t.replies] : [])], deadLetter: [t.dlq] },
+    log,
+  });
+  if (data.ids) log.info({ url: config.schemaRegistry?.url, writerIds: data.ids }, 'schema registry: writer schemas fetched by id, outputs written with the registry\'s ids');
 
   // The deployment in force is swapped between chunks by the deployer; everything that scores
   // or reports reads it through `serving()`.
   let status: StatusReporter | undefined;
   let deployments: DeploymentFeed | undefined;
   const lastSeen = () => deployments?.lastSeen() ?? -1;
+  const loadSigned = scorerModelLoader(config, log);
   const deployer: Deployer = createDeployer({
     modelsDir: config.modelsDir,
     fallback: model,
     load: async (dir) => {
-      const loaded = await loadModel(dir, SCORER_CONTRACT);
+      // Held to the same keys as start-up: a refusal (unsigned, bad_signature) is counted in onRefused.
+      const loaded = await loadSigned(dir);
       return delay > 0 ? slowed(loaded, delay) : loaded;
     },
     policyFor,
@@ -141,7 +167,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
     await deployments.restored;
     ready.deployment = true;
     status.report(serving(), lastSeen(), null);
-    outcomes = await startOutcomesFeed({ kafka, topic: t.outcomes, groupPrefix: config.groupId, codec: codecs.outcome, table: terminals, log });
+    outcomes = await startOutcomesFeed({ kafka, topic: t.outcomes, groupPrefix: config.groupId, codec: data.codecs.outcome, prepare: data.prepare, table: terminals, log });
     await outcomes.restored;
     ready.terminalTable = true;
     const feed = outcomes;
@@ -163,7 +189,8 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
 
     const pipeline = createPipeline({
       topic: t.transactions,
-      codec: codecs.transaction,
+      codec: data.codecs.transaction,
+      prepare: data.prepare && ((records) => data.prepare!(records, (r) => r.value)),
       limits: { maxFutureSkewMs: config.maxFutureSkewMs, maxAmountMinor: config.maxAmountMinor },
       featuresFor: (p) => partitions.featuresFor(p),
       serving,
@@ -174,7 +201,7 @@ export async function startScorer(config: ScorerConfig, log: Logger, deps: Score
       kafka,
       config,
       pipeline,
-      codecs,
+      codecs: data.codecs,
       tracer: createChunkTracer({ tracer: telemetry.tracer, enabled: telemetry.tracing, rootSampleRatio: telemetry.rootSampleRatio, topic: t.transactions, groupId: config.groupId, model: () => serving().champion.model.ref }),
       metrics,
       log,

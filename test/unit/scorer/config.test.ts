@@ -18,6 +18,7 @@ describe('loadConfig defaults', () => {
   it('fills every setting but the brokers', () => {
     expect(loadConfig(BASE)).toEqual({
       brokers: ['localhost:9092'],
+      security: { protocol: 'PLAINTEXT' },
       clientId: 'fraudscore-scorer',
       kafkaClient: DEFAULT_KAFKA_CLIENT,
       instanceId: `${hostname().replace(/[^\w.-]/g, '_').slice(0, 80)}-9464`,

@@ -1,0 +1,43 @@
+/**
+ * Clients of the secure broker (test/secure): each principal's settings exactly as a user gets
+ * them (`kafka.sh env <principal> --secure`), as an environment map for a child service or as
+ * a kafkajs client for the test itself.
+ */
+import { execFileSync } from 'node:child_process';
+import { inject } from 'vitest';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '../../services/common/src/kafka.js';
+import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../services/common/src/kafka-security.js';
+import type { Principal } from '../../services/cli/src/security/acls.js';
+
+export type SecurePrincipal = Principal | 'admin';
+
+const cache = new Map<string, Record<string, string>>();
+
+/** FRAUD_KAFKA_* for `principal`, parsed from the script's export lines. */
+export function principalEnv(principal: SecurePrincipal): Record<string, string> {
+  let env = cache.get(principal);
+  if (!env) {
+    const text = execFileSync('bash', ['deploy/local/kafka.sh', 'env', principal, '--secure'], { encoding: 'utf8' });
+    env = Object.fromEntries([...text.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    cache.set(principal, env);
+  }
+  return env;
+}
+
+export function principalSecurity(principal: SecurePrincipal): KafkaSecurity {
+  return kafkaSecurityFromEnv(principalEnv(principal));
+}
+
+export function secureKafka(principal: SecurePrincipal, clientId = `test-${principal}`): Kafka {
+  return createKafka({ brokers: inject('kafkaBrokers').split(','), clientId, security: principalSecurity(principal) });
+}
+
+/**
+ * Makes the admin principal this test process's default (createKafka reads FRAUD_KAFKA_* from
+ * process.env), so the shared helpers (freshTopics, readTopic, audit) work unchanged. Spawned
+ * services get their own principal's settings over these.
+ */
+export function adminByDefault(): void {
+  Object.assign(process.env, principalEnv('admin'));
+}

@@ -1,4 +1,4 @@
-// `npm run test:all`: the unit tests once, then every suite that talks to Kafka once per Kafka
+// `npm run test:all`: the unit tests and the secure-broker tests once, then every suite that talks to Kafka once per Kafka
 // client (integration + e2e on the real broker, and the CI subset of the fault suite), since
 // both clients are supported. Every suite runs even when an earlier one failed; the closing
 // line sums vitest's JSON reports (test/summary.mjs) and the exit code says whether all passed.
@@ -10,6 +10,8 @@ const FAULT_CI = ['test/fault/audit-self-test.test.ts', 'test/fault/crash-points
 
 const suites = [
   { name: 'unit', args: ['--project', 'unit'] },
+  // The secure broker's tests run once: the scoring test there covers both clients itself.
+  { name: 'secure', args: ['--project', 'secure'] },
   ...CLIENTS.flatMap((client) => [
     { name: `integration-${client}`, client, args: ['--project', 'integration'] },
     { name: `fault-ci-${client}`, client, args: ['--project', 'fault', ...FAULT_CI] },

@@ -3,12 +3,12 @@
  * them (`kafka.sh env <principal> --secure`), as an environment map for a child service or as
  * a kafkajs client for the test itself.
  */
-import { execFileSync } from 'node:child_process';
 import { inject } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../services/common/src/kafka.js';
 import { kafkaSecurityFromEnv, type KafkaSecurity } from '../../services/common/src/kafka-security.js';
 import type { Principal } from '../../services/cli/src/security/acls.js';
+import { securePrincipalEnv } from '../../services/cli/src/local-broker.js';
 
 export type SecurePrincipal = Principal | 'admin';
 
@@ -18,8 +18,7 @@ const cache = new Map<string, Record<string, string>>();
 export function principalEnv(principal: SecurePrincipal): Record<string, string> {
   let env = cache.get(principal);
   if (!env) {
-    const text = execFileSync('bash', ['deploy/local/kafka.sh', 'env', principal, '--secure'], { encoding: 'utf8' });
-    env = Object.fromEntries([...text.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    env = securePrincipalEnv(principal);
     cache.set(principal, env);
   }
   return env;

@@ -34,3 +34,31 @@ export function acquireBroker(): BrokerHandle {
     },
   };
 }
+
+/**
+ * The project's secure broker (kafka.sh up --secure: SASL_SSL only, SCRAM-SHA-512, the
+ * project's ACLs), started when not running and stopped again at the end if started here.
+ * KAFKA_BROKERS never stands in for it: it names a plaintext broker.
+ */
+export function acquireSecureBroker(): BrokerHandle {
+  let running = true;
+  try {
+    execFileSync('bash', [SCRIPT, 'status', '--secure'], { stdio: 'ignore' });
+  } catch {
+    running = false;
+  }
+  const out = execFileSync('bash', [SCRIPT, 'up', '--secure'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return {
+    brokers: out.trim().split('\n').at(-1)!.split(','),
+    startedHere: !running,
+    stop: () => {
+      if (!running) execFileSync('bash', [SCRIPT, 'down', '--secure'], { stdio: 'inherit' });
+    },
+  };
+}
+
+/** The FRAUD_KAFKA_* settings of a principal on the secure broker, as a user gets them (`kafka.sh env <principal> --secure`). */
+export function securePrincipalEnv(principal: string): Record<string, string> {
+  const text = execFileSync('bash', [SCRIPT, 'env', principal, '--secure'], { encoding: 'utf8' });
+  return Object.fromEntries([...text.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+}

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Partitioners, type ITopicConfig, type Kafka } from 'kafkajs';
@@ -17,6 +17,7 @@ import { startScorerChild } from '../scorer-child.js';
 import { lifecycleScenario } from '../demo/lifecycle.js';
 import { driftScenario, DRIFT_MAX_SECONDS, DRIFT_RATE } from '../demo/drift.js';
 import { restScenario } from '../demo/rest.js';
+import { secureDemo } from '../demo/secure.js';
 import { retrainScenario, RETRAIN_RATE } from '../demo/retrain.js';
 import { addDriftOptions, driftOptions, type DriftCliOptions } from '../sim-options.js';
 import { DEFAULT_TOPIC_PLAN } from './topics.js';
@@ -33,6 +34,8 @@ export interface DemoOptions extends DriftCliOptions {
   poisonEvery: number;
   partitions: number;
   delivery: 'at-least-once' | 'exactly-once';
+  /** On the secure broker: SASL_SSL, a principal per client, ACLs probed, signed models. */
+  secure?: boolean;
 }
 
 /**
@@ -83,6 +86,7 @@ export function registerDemo(program: Command): void {
     .option('--poison-every <n>', 'publish one malformed record per n transactions (0: none)', (v) => Number(v), 500)
     .option('--partitions <n>', 'partitions of the transactions topic (when created here)', (v) => Number(v), 4)
     .option('--delivery <mode>', 'exactly-once | at-least-once', 'exactly-once')
+    .option('--secure', 'on the secure broker (kafka.sh up --secure): SASL_SSL with SCRAM-SHA-512, a principal per client, the ACLs probed before traffic, models verified against the release key')
     .option('--days <n>', 'simulated days to publish (default: as many as --seconds allow; drift: 54; retrain: 200)', (v) => Number(v))
     .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit) | drift (a world that drifts mid-run, watched by the model monitor) | retrain (the world drifts, the champion decays: retrain from Kafka on the post-drift weeks, gate, candidate as shadow, then promoted) | rest (REST requests to the gateway at a steady rate beside the traffic, each answer checked against the stream)', 'standard');
   // A drifting world (the simulator's --drift-* options), for watching the monitor react.
@@ -92,6 +96,7 @@ export function registerDemo(program: Command): void {
       }
       if (opts.days !== undefined && !(Number.isInteger(opts.days) && opts.days > 0)) throw new Error('--days must be a positive whole number');
       if (!SCENARIOS.includes(opts.scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
+      if (opts.secure && opts.scenario !== 'standard') throw new Error('--secure runs the standard scenario');
       if (opts.scenario === 'lifecycle' && opts.delivery !== 'exactly-once') throw new Error('--scenario lifecycle runs exactly-once: its audit counts every duplicate');
       if (opts.scenario === 'retrain' && opts.delivery !== 'exactly-once') throw new Error('--scenario retrain runs exactly-once: its audit counts every duplicate');
       if (opts.scenario === 'drift' || opts.scenario === 'retrain') {
@@ -113,9 +118,12 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
   if (process.env.FRAUD_SCHEMA_REGISTRY_URL || process.env.FRAUD_SCHEMA_REGISTRY_URL_FILE) console.log('demo: FRAUD_SCHEMA_REGISTRY_URL ignored: the demo runs on the embedded schema ids (schemas/ids.json)');
   delete process.env.FRAUD_SCHEMA_REGISTRY_URL;
   delete process.env.FRAUD_SCHEMA_REGISTRY_URL_FILE;
-  const broker = acquireBroker();
-  console.log(`demo: Kafka at ${broker.brokers.join(',')}${broker.startedHere ? ' (started here)' : ''}; run files in ${runDir}`);
-  const kafka = createKafka({ brokers: broker.brokers, clientId: 'fraudscore-demo' });
+  const secure = opts.secure ? secureDemo() : undefined;
+  const broker = secure?.broker ?? acquireBroker();
+  console.log(`demo: Kafka at ${broker.brokers.join(',')}${secure ? ' (SASL_SSL)' : ''}${broker.startedHere ? ' (started here)' : ''}; run files in ${runDir}`);
+  // Topics, poison records and the read-back are the operator's (admin); traffic is the publisher's.
+  const kafka = secure?.kafka('admin', 'fraudscore-demo') ?? createKafka({ brokers: broker.brokers, clientId: 'fraudscore-demo' });
+  const publisher = secure?.kafka('publisher', 'fraudscore-demo-publisher') ?? kafka;
   const tracing = acquireTracing();
   console.log(tracing ? `demo: tracing every event to ${tracing.otlpHttp}` : 'demo: no tracing (set FRAUD_OTEL_ENDPOINT, or build the local Jaeger once with `npm run jaeger:up`)');
   const telemetry = tracing ? startTelemetry({ serviceName: 'fraudscore-publisher', serviceVersion: SERVICE_VERSION, endpoint: tracing.otlpHttp, sampleRatio: 1 }) : undefined;
@@ -127,19 +135,21 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
       FRAUD_DELIVERY: opts.delivery,
       FRAUD_LOG_LEVEL: 'info',
       ...(tracing ? { FRAUD_OTEL_ENDPOINT: tracing.otlpHttp, FRAUD_TRACE_SAMPLE_RATIO: '1' } : {}),
+      ...secure?.scorerEnv,
     };
     const extra = await scenario?.prepare(kafka, stamp, scorerEnv);
     Object.assign(scorerEnv, extra?.env);
     const topics = extra?.plan ?? DEFAULT_TOPIC_PLAN;
     if (extra?.plan) Object.assign(scorerEnv, topicEnvironment(extra.plan));
     await ensureTopics(kafka, [...topicSpecs(topics, opts.partitions), ...(extra?.topics ?? [])]);
+    await secure?.check(topics);
     const startOffsets = await endOffsets(kafka, topics.transactions);
     scorer = await startScorerChild(scorerEnv, join(runDir, 'scorer.log'));
     console.log(`demo: scorer ready (admin ${scorer.adminUrl}: /healthz /readyz /metrics); publishing for ${opts.seconds} s at ${opts.rate} events/s`);
     monitor = await startMonitor(kafka, topics, startOffsets);
 
     const during = scenario?.publishing(scorer.adminUrl);
-    const published = await publishWithPoison(kafka, opts, topics, extra?.simulation ?? {}, monitor, telemetry?.tracer, scenario?.progress, scenario?.observe?.bind(scenario)).finally(() => scenario?.published?.());
+    const published = await publishWithPoison(publisher, opts, topics, extra?.simulation ?? {}, monitor, telemetry?.tracer, scenario?.progress, scenario?.observe?.bind(scenario)).finally(() => scenario?.published?.());
     const inputEnd = scenario && (await endOffsets(kafka, topics.transactions));
     await during;
     const inputs = published.stats.transactions + published.poison;
@@ -157,7 +167,9 @@ async function runDemo(opts: DemoOptions, scenario?: DemoScenario): Promise<numb
     console.log(`demo: scorer exited with code ${code}`);
     if (scenario && inputEnd) return await scenario.finish({ inputs: { start: startOffsets, end: inputEnd }, scored: f.scored, outcomes: published.stats.outcomes, drained, scorerExit: code });
     console.log(`demo: ${f.scored} events scored, ${f.flagged} flagged, ${f.deadLettered} dead-lettered, p99 ${percentile(f.latenciesMs, 0.99).toFixed(1)} ms`);
-    return drained && code === 0 ? 0 : 1;
+    const verdict = secure?.verdict(readFileSync(join(runDir, 'scorer.log'), 'utf8'));
+    if (verdict) console.log(verdict.line);
+    return drained && code === 0 && (verdict?.ok ?? true) ? 0 : 1;
   } finally {
     await monitor?.stop().catch(() => {});
     if (scorer) await scorer.stop().catch(() => {});

@@ -34,6 +34,9 @@
  * librdkafka_… each client's; kjs_raw_eps, rdk_pipe_eps; node20_alo_eps, node24_alo_eps;
  * issue 12: shadow_eos_ratio (eos-shadow over eos) and swap_pause_ms).
  *
+ * Issue 16: exactly-once on the secure broker (SASL_SSL, SCRAM-SHA-512, ACLs; lib/tls.ts) beside
+ * plaintext in the same rounds: tls_eos_ratio. On by default (--secure); --no-secure skips it.
+ *
  * Options: --quick, --out <file.json>, --partitions <n>, --backlog <tx>, --runs <n>,
  * --load-seconds <s> (each latency phase), --warm-seconds <s>, --customers <n>, --seed <n>,
  * --modes a,b,…, --latency-modes a,b,…, --no-profile, --profile, --state-cards <n> (0 skips),
@@ -75,6 +78,7 @@ import { stateMemory, type StateResult } from './lib/state-memory.js';
 import { monitorStore, type MonitorStoreResult } from './lib/monitor-store.js';
 import { featuresReplay, type FeaturesReplayResult } from './lib/features-replay.js';
 import { reasonsCost, type ReasonsResult } from './lib/reasons.js';
+import { tlsPhase, type TlsResult } from './lib/tls.js';
 import { fmt, fmtInt, median } from './lib/stats.js';
 import { defaultClient, summarise, type Profiles, type Result } from './lib/summary.js';
 import { say, stamp, status } from './lib/ui.js';
@@ -125,6 +129,7 @@ async function main(): Promise<number> {
   let monitor: MonitorStoreResult | undefined;
   let replay: FeaturesReplayResult | undefined;
   let reasons: ReasonsResult | undefined;
+  let tls: TlsResult | undefined;
   let backlogInfo = { transactions: 0, outcomes: 0, seconds: 0, eps: 0 };
   try {
     // 1. The backlog, once.
@@ -230,6 +235,14 @@ async function main(): Promise<number> {
         return undefined;
       });
     }
+    // 6. Exactly-once over SASL_SSL beside plaintext (issue 16), on the same backlog content.
+    if (opts.secure && !ctx.aborted) {
+      const sfx = defaultClient() === 'librdkafka' ? '-rdk' : '';
+      tls = await tlsPhase(ctx, [...new Set<ModeKey>([`eos${sfx}`, 'eos'])]).catch((err: Error) => {
+        say(`bench: TLS phase failed: ${err.message}`);
+        return undefined;
+      });
+    }
   } finally {
     if (!opts.keepTopics) await deleteTopics(kafka, Object.values(backlogTopics)).catch((err: Error) => say(`bench: could not delete the backlog topics: ${err.message}`));
     await traces.stop().catch(() => {});
@@ -240,8 +253,8 @@ async function main(): Promise<number> {
     }
   }
 
-  // 6. Results.
-  const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state, monitor, replay, reasons);
+  // 7. Results.
+  const result = summarise(opts, started, broker, traces, backlogInfo, drains, latency, profiles, state, monitor, replay, reasons, tls);
   writeFileSync(outFile, `${JSON.stringify(result, null, 1)}\n`);
   await writeOutputs(result, outFile);
   const failedDrains = [...new Set(drains.filter((d) => !d.ok).map((d) => d.mode))];

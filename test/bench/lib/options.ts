@@ -166,6 +166,8 @@ export interface Options {
   swapEverySeconds: number;
   /** Issue 15: a REST phase (gateway, requests at a steady rate) at 50 % load in each latency run. */
   rest: boolean;
+  /** Issue 16: exactly-once on the secure broker (SASL_SSL, SCRAM, ACLs) beside plaintext, same rounds. */
+  secure: boolean;
   extraEnv: Record<string, string>;
   keepTopics: boolean;
 }
@@ -199,6 +201,7 @@ export function parseArgs(argv: string[]): Options {
     swaps: quick ? 2 : 6,
     swapEverySeconds: quick ? 2 : 5,
     rest: true,
+    secure: true,
     extraEnv: {},
     keepTopics: false,
   };
@@ -242,6 +245,8 @@ export function parseArgs(argv: string[]): Options {
       case '--latency-modes': o.latencyModes = modeList(next()); break;
       case '--no-latency': o.latency = false; break;
       case '--no-rest': o.rest = false; break;
+      case '--secure': o.secure = true; break;
+      case '--no-secure': o.secure = false; break;
       case '--no-throughput': o.throughput = false; break;
       case '--max-eps': rates(a, next(), o.maxEps); break;
       case '--sustainable-eps': rates(a, next(), o.sustainableEps); break;

@@ -13,6 +13,7 @@ import type { LatencyResult } from './latency.js';
 import type { MonitorStoreResult } from './monitor-store.js';
 import type { FeaturesReplayResult } from './features-replay.js';
 import type { ReasonsResult } from './reasons.js';
+import type { TlsResult } from './tls.js';
 import { clientSuffix, KAFKA_CLIENTS, MODE, NODE_MAJOR, NODES, type KafkaClient, type ModeKey, type Options } from './options.js';
 import type { ProfileSummary } from './profile.js';
 import type { StateResult } from './state-memory.js';
@@ -45,6 +46,7 @@ export function summarise(
   monitor?: MonitorStoreResult,
   replay?: FeaturesReplayResult,
   reasons?: ReasonsResult,
+  tls?: TlsResult,
 ) {
   const client = defaultClient();
   const sfx = clientSuffix(client);
@@ -261,6 +263,12 @@ export function summarise(
     reasons_us_per_allow: reasons?.usPerAllow ?? NaN,
     reasons_model_us_per_row: reasons?.scoreChunkUs ?? NaN,
     reasons_explainer_build_ms: reasons?.buildMs ?? NaN,
+    // Issue 16: exactly-once over SASL_SSL (SCRAM-SHA-512, ACLs) ÷ plaintext, same rounds and backlog.
+    tls_eos_ratio: tls?.modes[`eos${sfx}`]?.ratio ?? NaN,
+    tls_eos_eps: tls?.modes[`eos${sfx}`]?.secureEps ?? NaN,
+    tls_plain_eos_eps: tls?.modes[`eos${sfx}`]?.plainEps ?? NaN,
+    tls_kafkajs_eos_ratio: tls?.modes.eos?.ratio ?? NaN,
+    tls_rounds: tls?.modes ?? null,
     // Issue 12: model swaps at 50 % of the sustainable rate (--swap-mode, default eos-rdk).
     swap_mode: opts.swapMode,
     swap_pause_ms: swaps?.pauseMs ?? NaN,
@@ -301,6 +309,7 @@ export function summarise(
       monitor_bytes_per_pending: { target: '<= 100 B per pending decision (issue 13)', value: monitor?.bytesPerPending ?? NaN, verdict: verdict(monitor?.bytesPerPending ?? NaN, 100, true) },
       swap_pause_ms: { target: '<= 50 ms at 50 % load (issue 12)', value: swaps?.pauseMs ?? NaN, verdict: verdict(swaps?.pauseMs ?? NaN, 50, true) },
       shadow_eos_ratio: { target: '>= 0.85 of exactly-once without a shadow (issue 12)', value: eps(`eos-shadow${sfx}`) / eos, verdict: verdict(eps(`eos-shadow${sfx}`) / eos, 0.85, false) },
+      tls_eos_ratio: { target: '>= 0.85 of plaintext, exactly-once over SASL_SSL (issue 16)', value: tls?.modes[`eos${sfx}`]?.ratio ?? NaN, verdict: verdict(tls?.modes[`eos${sfx}`]?.ratio ?? NaN, 0.85, false) },
       tracing_1pct_ratio: { target: '>= 0.95 of tracing off (issue 4)', value: tracedAlo / off, verdict: verdict(tracedAlo / off, 0.95, false) },
     },
     modes,

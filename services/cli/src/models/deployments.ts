@@ -15,6 +15,7 @@ import { loadModel, ModelError, type Model } from '../../../scorer/src/model/loa
 import { SCORER_CONTRACT } from '../../../scorer/src/service.js';
 import { startTopicReader } from '../../../scorer/src/source/topic-reader.js';
 import { createLogger } from '../../../scorer/src/telemetry/log.js';
+import { loadPublicKeys } from '../../../common/src/model-signature.js';
 
 /** Every spec is written under this key: compaction keeps the newest, min.compaction.lag.ms the history. */
 export const SPEC_KEY = 'deployment';
@@ -44,14 +45,17 @@ export async function pinOf(modelsDir: string, ref: string): Promise<ModelPin> {
  * Runs every check a scorer runs before it applies `spec` (shape, policy, artifacts, digest,
  * feature contract, warm-up), on this machine's models folder; throws DeploymentRefused.
  */
-export async function verifySpec(modelsDir: string, spec: DeploymentSpec): Promise<void> {
+export async function verifySpec(modelsDir: string, spec: DeploymentSpec, env: Record<string, string | undefined> = process.env): Promise<void> {
   checkSpec(spec);
+  // The scorers' own rule: with FRAUD_MODEL_PUBLIC_KEYS set here too, an unsigned or wrongly
+  // signed model is refused before its spec is written, not only by every scorer after.
+  const publicKeys = env.FRAUD_MODEL_PUBLIC_KEYS ? loadPublicKeys(env.FRAUD_MODEL_PUBLIC_KEYS) : undefined;
   const log = createLogger('fatal');
   const fallback = fakeFallback();
   const deployer = createDeployer({
     modelsDir,
     fallback,
-    load: (dir) => loadModel(dir, SCORER_CONTRACT),
+    load: (dir) => loadModel(dir, SCORER_CONTRACT, { publicKeys }),
     policyFor: (model: Model) => createPolicy(model.manifest.thresholds, model.ref.name, model.explainer),
     log,
   });

@@ -99,6 +99,13 @@ describe('pins and verification on real artifacts', () => {
     await expect(verifySpec(dir, s)).resolves.toBeUndefined();
   });
 
+  it('with FRAUD_MODEL_PUBLIC_KEYS, accepts the signed shipped models and refuses an unsigned variant before the spec is written', async () => {
+    const keys = { FRAUD_MODEL_PUBLIC_KEYS: 'models/keys/fraudscore-release-1.pub' };
+    await expect(verifySpec(dir, await spec({ shadow: await pin('fraud-lr') }), keys)).resolves.toBeUndefined();
+    const unsigned = await verifySpec(dir, await spec({ champion: await pin('reordered') }), keys).then(() => undefined, (e: unknown) => e);
+    expect((unsigned as DeploymentRefused).reason).toBe('unsigned');
+  });
+
   it('refuses a canary share outside 0–100 (invalid_spec)', async () => {
     expect(await refusal(await spec({ canary: { model: await pin('fraud-rf'), sharePercent: 150 } }))).toBe('invalid_spec');
   });

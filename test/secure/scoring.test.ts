@@ -12,7 +12,7 @@ import { applyAcls, DEFAULT_ACL_PLAN } from '../../services/cli/src/security/acl
 import { publishEvents, simulate, type SimEvent } from '../../services/simulator/src/index.js';
 import { auditRun, describeFailures, type AuditReport } from '../helpers/audit.js';
 import { deleteTopics, freshTopics, testKafka, type TestTopics } from '../helpers/kafka.js';
-import { adminByDefault, principalEnv, secureKafka } from '../helpers/secure-kafka.js';
+import { adminByDefault, principalEnv, principalSecurity, secureKafka } from '../helpers/secure-kafka.js';
 import { eosEnv, launchScorer, waitCommittedToEnd, waitExit } from '../fault/harness.js';
 
 adminByDefault();
@@ -61,7 +61,10 @@ describe('scorer over SASL_SSL with ACLs', () => {
     const scorer = await launchScorer(eosEnv(topics, { ...principalEnv('scorer'), FRAUD_KAFKA_CLIENT: client }), `secure-scoring-${client}`);
     await waitCommittedToEnd(testKafka(), topics.group, topics.transactions, 120_000);
     expect(await scorer.stop()).toEqual({ code: 0, signal: null });
-    expect(readFileSync(scorer.logFile, 'utf8')).toContain('"kafka":"SASL_SSL SCRAM-SHA-512 as scorer"');
+    const log = readFileSync(scorer.logFile, 'utf8');
+    expect(log).toContain('"kafka":"SASL_SSL SCRAM-SHA-512 as scorer"');
+    // The password is in the scorer's memory only: never in its log.
+    expect(log).not.toContain(principalSecurity('scorer').sasl!.password);
     await expectExactlyOnce(topics, transactions);
   });
 

@@ -11,6 +11,7 @@ import { createCodecs, type DeploymentStatus } from '../../services/common/src/c
 import { pinOf, readHistory, type Revision } from '../../services/cli/src/models/deployments.js';
 import type { StatusView } from '../../services/cli/src/models/status.js';
 import { brokers, deleteTopics, freshTopics, testKafka, type TestTopics } from '../helpers/kafka.js';
+import { ON_DEFAULT_CLIENT } from '../helpers/clients.js';
 
 const codecs = createCodecs('confluent');
 
@@ -23,7 +24,8 @@ interface Run {
   stderr: string;
 }
 
-describe('fraudscore models on a real broker', () => {
+// The monitor, the models CLI and the Python parity do not use the scorer's Kafka client (test/helpers/clients.ts).
+describe.runIf(ON_DEFAULT_CLIENT)('fraudscore models on a real broker', () => {
   const kafka: Kafka = testKafka();
   let topics: TestTopics;
 

@@ -13,24 +13,15 @@
 
 SECURE_PRINCIPALS="admin scorer gateway monitor publisher"
 
+# shellcheck source=tls.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
+
 secure_material() {
   local tls="$run/tls" users="$run/users"
   mkdir -p "$tls" "$users" && chmod 700 "$tls" "$users"
   if [ ! -f "$tls/broker.p12" ]; then
-    command -v openssl >/dev/null || { log "openssl is needed for --secure"; exit 1; }
     log "generating a local CA and the broker's certificate in $tls"
-    local store_pw; store_pw=$(openssl rand -hex 16)
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" -out "$tls/ca.pem" -days 825 \
-      -subj "/CN=fraudscore local CA" >/dev/null 2>&1
-    openssl req -newkey rsa:2048 -nodes -keyout "$tls/broker.key" -out "$tls/broker.csr" \
-      -subj "/CN=localhost" >/dev/null 2>&1
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >"$tls/broker.ext"
-    openssl x509 -req -in "$tls/broker.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
-      -out "$tls/broker.pem" -days 825 -extfile "$tls/broker.ext" >/dev/null 2>&1
-    openssl pkcs12 -export -in "$tls/broker.pem" -inkey "$tls/broker.key" -certfile "$tls/ca.pem" \
-      -out "$tls/broker.p12" -passout "pass:$store_pw" >/dev/null 2>&1
-    echo "$store_pw" >"$tls/store.password"
-    chmod 600 "$tls"/*.key "$tls/store.password" "$tls/broker.p12"
+    make_broker_tls "$tls" "fraudscore local CA" localhost "IP:127.0.0.1,DNS:localhost" || exit 1
   fi
   local name
   for name in $SECURE_PRINCIPALS broker controller; do

@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, type Option } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { registerRetrain } from '../../../services/cli/src/commands/retrain.js';
 import { loadGatewayConfig } from '../../../services/gateway/src/config.js';
@@ -23,10 +23,12 @@ import { REGISTRY_SETTING_NAMES } from '../../../services/common/src/schema-regi
 import { TRANSACTIONS_RETENTION_DAYS, topicSpecs } from '../../../services/scorer/src/source/topics.js';
 import { all, execForm, includedInContext, parseDockerfile } from './dockerfile.js';
 import {
-  REPO, cliEnvNames, composePartitions, get, monitorConfigNames, readJson, readText, readYaml, readYamlDocs,
+  REPO, cliEnvNames, composePartitions, envNames, get, kafkaSecurityNames, monitorConfigNames, onDisk, removePodFiles, readJson, readText, readYaml, readYamlDocs, resolveEnv,
   scorerConfigNames, validateCompose, validateManifest, type Obj,
 } from './support.js';
 
+
+afterAll(removePodFiles);
 const compose = readYaml('docker-compose.yml');
 const services = compose.services as Record<string, Obj>;
 const kustomization = readYaml('deploy/k8s/kustomization.yaml');
@@ -49,9 +51,9 @@ const DEFAULT_PARTITIONS = 4; // the transactions topic's documented partition c
 
 // ---- invariants as functions, so the broken twins can be fed to them too --------------------
 
-/** FRAUD_* names that the scorer's config does not declare (its schema, or the shared schema-registry settings). */
+/** FRAUD_* names that the scorer's config does not declare (its schema, or the shared schema-registry and Kafka security settings). */
 function unknownFraudVars(names: Iterable<string>): string[] {
-  const known = new Set([...scorerConfigNames(), ...REGISTRY_SETTING_NAMES]);
+  const known = new Set([...scorerConfigNames(), ...REGISTRY_SETTING_NAMES, ...kafkaSecurityNames()]);
   return [...names].filter((n) => n.startsWith('FRAUD_') && !known.has(n));
 }
 
@@ -118,55 +120,9 @@ function containerResourceProblems(res: Obj | undefined): string[] {
 
 // ---- the model monitor's invariants ----------------------------------------------------------
 
-/**
- * A container's environment as the pod gets it: literal values, and ConfigMap/Secret keys
- * resolved against the manifests; a reference to a missing object or key is a problem (the
- * pod would not start) unless it is `optional` (the variable is then unset), as is any other
- * valueFrom (nothing here can resolve it).
- */
-function resolveEnv(container: Obj, docs: readonly Obj[]): { env: Record<string, string>; problems: string[] } {
-  const env: Record<string, string> = {};
-  const problems: string[] = [];
-  const find = (kind: string, name: string) => docs.find((d) => d.kind === kind && get(d, 'metadata.name') === name);
-  for (const e of (container.env ?? []) as { name: string; value?: string; valueFrom?: Obj }[]) {
-    if (e.valueFrom === undefined) {
-      env[e.name] = e.value ?? '';
-      continue;
-    }
-    const cm = e.valueFrom.configMapKeyRef as { name: string; key: string } | undefined;
-    const secret = e.valueFrom.secretKeyRef as { name: string; key: string } | undefined;
-    let value: string | undefined;
-    if (cm) value = get<string | undefined>(find('ConfigMap', cm.name), `data.${cm.key}`);
-    else if (secret) {
-      const doc = find('Secret', secret.name);
-      const encoded = get<string | undefined>(doc, `data.${secret.key}`);
-      value = get<string | undefined>(doc, `stringData.${secret.key}`) ?? (encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString());
-    } else {
-      problems.push(`${e.name}: unsupported valueFrom ${JSON.stringify(e.valueFrom)}`);
-      continue;
-    }
-    const ref = (cm ?? secret)! as { name: string; key: string; optional?: boolean };
-    if (value === undefined && ref.optional === true) continue;
-    if (value === undefined) problems.push(`${e.name}: ${cm ? 'ConfigMap' : 'Secret'} ${ref.name} has no key ${ref.key}`);
-    else env[e.name] = value;
-  }
-  return { env, problems };
-}
-
-/** Every variable name a container sets: its env, and every key of the ConfigMaps and Secrets it takes whole (envFrom). */
-function envNames(container: Obj, docs: readonly Obj[]): string[] {
-  const names = ((container.env ?? []) as { name: string }[]).map((e) => e.name);
-  for (const from of (container.envFrom ?? []) as Obj[]) {
-    const [kind, ref] = from.configMapRef ? ['ConfigMap', from.configMapRef] : ['Secret', from.secretRef];
-    const doc = docs.find((d) => d.kind === kind && get(d, 'metadata.name') === get(ref, 'name'));
-    names.push(...Object.keys({ ...get<Obj>(doc, 'data'), ...get<Obj>(doc, 'stringData') }).map((k) => `${String(from.prefix ?? '')}${k}`));
-  }
-  return names;
-}
-
-/** Names a container sets that the monitor's config schema does not declare (FRAUD_* or not). */
+/** Names a container sets that the monitor's config does not read (its schema and the Kafka security settings; FRAUD_* or not). */
 function unknownMonitorVars(names: Iterable<string>): string[] {
-  const known = monitorConfigNames();
+  const known = new Set([...monitorConfigNames(), ...kafkaSecurityNames()]);
   return [...names].filter((n) => !known.has(n));
 }
 
@@ -371,15 +327,20 @@ function jobProblems(cron: Obj): string[] {
   return out;
 }
 
-/** Names the retrain container sets that the CLI does not read or that a FRAUD_* scorer setting does not mean the same, and keys not the scorer's own under their own name. */
+/**
+ * Names the retrain container sets that the CLI does not read or that a FRAUD_* scorer setting
+ * does not mean the same, and keys not the scorer's own under their own name. Its own identity
+ * is not shared: the Kafka security settings (its principal) and its signing key.
+ */
 function retrainEnvProblems(c: Obj, docs: readonly Obj[]): string[] {
   const cli = cliEnvNames();
   const scorer = scorerConfigNames();
+  const own = new Set([...kafkaSecurityNames(), 'FRAUD_MODEL_SIGNING_KEY', 'FRAUD_MODEL_SIGNING_KEY_FILE']);
   const out: string[] = [];
   for (const name of envNames(c, docs)) {
     if (name === 'NODE_OPTIONS') continue; // Node's own
     if (!cli.has(name)) out.push(`${name}: the CLI does not read it`);
-    else if (name.startsWith('FRAUD_') && !scorer.has(name)) out.push(`${name}: not a scorer setting, so no scorer value to share`);
+    else if (name.startsWith('FRAUD_') && !scorer.has(name) && !own.has(name)) out.push(`${name}: not a scorer setting, so no scorer value to share`);
   }
   for (const e of (c.env ?? []) as { name: string; valueFrom?: Obj }[]) {
     const ref = (e.valueFrom?.configMapKeyRef ?? e.valueFrom?.secretKeyRef) as { name: string; key: string } | undefined;
@@ -645,6 +606,12 @@ describe('deploy/k8s', () => {
     const secret = get<Record<string, string>>(byKind('Secret'), 'stringData');
     expect(unknownFraudVars([...env, ...Object.keys(data), ...Object.keys(secret)])).toEqual([]);
     expect(() => loadConfig({ ...data, ...secret, FRAUD_CLIENT_ID: 'pod-0' })).not.toThrow();
+    // ...and with the container's own values, reading the files its mounts show (Kafka password and CA, the model key).
+    const literal = Object.fromEntries(get<{ name: string; value?: string }[]>(deployment, 'spec.template.spec.containers.0.env').filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+    const pod = get<Obj>(deployment, 'spec.template.spec');
+    const config = loadConfig(onDisk(pod, get<Obj>(pod, 'containers.0'), { ...data, ...secret, FRAUD_CLIENT_ID: 'pod-0', ...literal }, manifests.map((m) => m.doc)));
+    expect(config.security.protocol).toBe('SASL_SSL');
+    expect(config.modelPublicKeys).toHaveLength(1);
   });
 });
 
@@ -653,7 +620,8 @@ describe('deploy/k8s: the model monitor', () => {
   const docs = manifests.map((m) => m.doc);
   const sts = byName('StatefulSet', 'fraudscore-monitor');
   const container = get<Obj>(sts, 'spec.template.spec.containers.0');
-  const { env } = resolveEnv(container, docs);
+  // With the files its mounts show (its Kafka password and CA are read at start-up).
+  const env = onDisk(get<Obj>(sts, 'spec.template.spec'), container, resolveEnv(container, docs).env, docs);
   const config = loadMonitorConfig(env);
 
   it('validates strictly as a StatefulSet with its headless Service, and a typo is rejected', () => {
@@ -968,19 +936,25 @@ describe('deploy/k8s: scheduled retraining', () => {
     const find = (kind: string, name: string) => patched.find((d) => d.kind === kind && get(d, 'metadata.name') === name)!;
     const deployment = find('Deployment', 'fraudscore-scorer');
     const sts = find('StatefulSet', 'fraudscore-monitor');
-    for (const d of [deployment, sts]) expect(validateManifest(d)).toEqual([]);
+    const gateway = find('Deployment', 'fraudscore-gateway');
+    for (const d of [deployment, sts, gateway]) expect(validateManifest(d)).toEqual([]);
     const scorerDir = loadConfig({ ...get<Record<string, string>>(find('ConfigMap', 'fraudscore-scorer'), 'data'), ...secret }).modelsDir;
-    const monitorDir = loadMonitorConfig(resolveEnv(get<Obj>(sts, 'spec.template.spec.containers.0'), patched).env).modelsDir;
+    const loaded = (w: Obj) => onDisk(get<Obj>(w, 'spec.template.spec'), get<Obj>(w, 'spec.template.spec.containers.0'), resolveEnv(get<Obj>(w, 'spec.template.spec.containers.0'), patched).env, patched);
+    const monitorDir = loadMonitorConfig(loaded(sts)).modelsDir;
+    // The gateway reads the same ConfigMap key: it must find the default model there too.
+    const gatewayDir = loadGatewayConfig(loaded(gateway)).shared.modelsDir;
+    expect(gatewayDir).toBe(scorerDir);
     expect(sharedModelsProblems(deployment, scorerDir, 'fraudscore-models')).toEqual([]);
     expect(sharedModelsProblems(sts, monitorDir, 'fraudscore-models')).toEqual([]);
+    expect(sharedModelsProblems(gateway, gatewayDir, 'fraudscore-models')).toEqual([]);
     // The retrain Job writes where the scorers then read.
     expect(env.FRAUD_MODELS_DIR).toBe(scorerDir);
 
     // Without the overlay, the scorers read the image's models: a candidate never reaches them.
     expect(sharedModelsProblems(scorerDeployment, scorer.modelsDir, 'fraudscore-models')).toEqual([`nothing mounted at its models folder ${scorer.modelsDir}`]);
     const writableMount = clone(deployment);
-    delete get<Obj>(writableMount, 'spec.template.spec.containers.0.volumeMounts.1').readOnly;
-    get<Obj>(writableMount, 'spec.template.spec.volumes.1.persistentVolumeClaim').claimName = 'models';
+    delete mountsOf(get<Obj>(writableMount, 'spec.template.spec.containers.0')).find((m) => m.name === 'models')!.readOnly;
+    get<Obj>(get<Obj[]>(writableMount, 'spec.template.spec.volumes').find((v) => v.name === 'models'), 'persistentVolumeClaim').claimName = 'models';
     expect(sharedModelsProblems(writableMount, scorerDir, 'fraudscore-models')).toHaveLength(2);
     expect(() => jsonPatch(deployment, [{ op: 'replace', path: '/spec/replicaz', value: 1 }])).toThrow();
   });
@@ -1071,7 +1045,10 @@ describe('deploy/k8s: the REST gateway', () => {
   const service = byName('Service', 'fraudscore-gateway');
   const pod = get<Obj>(deployment, 'spec.template.spec');
   const container = get<Obj>(pod, 'containers.0');
-  const { env, problems } = resolveEnv(container, docs);
+  const resolved = resolveEnv(container, docs);
+  const problems = resolved.problems;
+  // With the files its mounts show (Kafka password and CA, and the image's model key, are read at start-up).
+  const env = onDisk(pod, container, resolved.env, docs);
   const labels = get<Obj>(deployment, 'spec.template.metadata.labels');
 
   it('starts with the settings it is given: the scorers\' brokers, topics, wire format and models, keys from a file', () => {

@@ -7,14 +7,19 @@ import { mkdirSync } from 'node:fs';
 
 const CLIENTS = ['librdkafka', 'kafkajs'];
 const FAULT_CI = ['test/fault/audit-self-test.test.ts', 'test/fault/crash-points.test.ts', 'test/fault/input.test.ts', 'test/fault/lifecycle.test.ts'];
+// The model lifecycle (shadow → canary → promote → rollback, swaps between chunks) is above the
+// transport; its kill -9 recovery is the crash-point scenarios' on each client. In CI it runs on
+// the default client only (80 s); `FRAUD_KAFKA_CLIENT=kafkajs npm run test:fault` runs it all.
+const FAULT_CI_FOR = { librdkafka: FAULT_CI, kafkajs: FAULT_CI.filter((f) => !f.endsWith('lifecycle.test.ts')) };
 
 const suites = [
-  { name: 'unit', args: ['--project', 'unit'] },
+  // Two workers on two cores: ~80 s here instead of ~127 s with vitest's default of one.
+  { name: 'unit', args: ['--project', 'unit', '--maxWorkers=2'] },
   // The secure broker's tests run once: the scoring test there covers both clients itself.
   { name: 'secure', args: ['--project', 'secure'] },
   ...CLIENTS.flatMap((client) => [
     { name: `integration-${client}`, client, args: ['--project', 'integration'] },
-    { name: `fault-ci-${client}`, client, args: ['--project', 'fault', ...FAULT_CI] },
+    { name: `fault-ci-${client}`, client, args: ['--project', 'fault', ...FAULT_CI_FOR[client]] },
   ]),
 ];
 

@@ -11,8 +11,9 @@
 #   tls/ca.pem                     the CA every client trusts (FRAUD_KAFKA_SSL_CA_LOCATION)
 #   tls/ca.key                     the CA's key (stays here, mode 600; never mounted)
 #   tls/broker.p12, store.password the broker's key and certificate (SAN kafka, localhost, 127.0.0.1)
-#   users/<principal>.password     admin scorer gateway monitor publisher, and the broker's own
-#                                  two: broker (inter-broker SCRAM), controller (PLAIN, KRaft)
+#   users/<principal>.password     admin scorer gateway monitor publisher trainer, and the
+#                                  broker's own two: broker (inter-broker SCRAM), controller
+#                                  (PLAIN, KRaft)
 #   kafka/server-jaas.conf         the broker's logins (KAFKA_OPTS java.security.auth.login.config)
 #   kafka/admin-client.properties  admin's client settings, for the broker's healthcheck
 #   kafka/registry-jaas.conf       the schema registry's login to the broker (as admin)
@@ -26,7 +27,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 dir=${FRAUDSCORE_SECURE_DIR:-$repo/.cache/secure}
-PRINCIPALS="admin scorer gateway monitor publisher"
+PRINCIPALS="admin scorer gateway monitor publisher trainer"
 # shellcheck source=../local/tls.sh
 . "$repo/deploy/local/tls.sh"
 

@@ -7,11 +7,12 @@
 #   $run/users/<name>.password   one SCRAM-SHA-512 password per principal (mode 600)
 #
 # Principals: admin (super user: topics, ACLs), scorer, gateway, monitor, publisher (writes
-# transactions and outcomes), and the broker's own two (broker: inter-broker SCRAM; controller:
-# PLAIN on the controller listener, since KRaft cannot read SCRAM credentials before it has
-# the metadata log). Client ACLs are not set here: `fraudscore acls` applies them as admin.
+# transactions and outcomes), trainer (retrain: replays history, may deploy a candidate), and
+# the broker's own two (broker: inter-broker SCRAM; controller: PLAIN on the controller
+# listener, since KRaft cannot read SCRAM credentials before it has the metadata log). Client
+# ACLs are not set here: `fraudscore acls` applies them as admin.
 
-SECURE_PRINCIPALS="admin scorer gateway monitor publisher"
+SECURE_PRINCIPALS="admin scorer gateway monitor publisher trainer"
 
 # shellcheck source=tls.sh
 . "$(dirname "${BASH_SOURCE[0]}")/tls.sh"

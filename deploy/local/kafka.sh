@@ -12,7 +12,7 @@
 #                                 project's ACLs per principal (`fraudscore acls`); every other
 #                                 command takes --secure too
 #   deploy/local/kafka.sh env <principal> --secure   export lines for a client of ours as that
-#                                 principal (admin, scorer, gateway, monitor, publisher)
+#                                 principal (admin, scorer, gateway, monitor, publisher, trainer)
 #
 # When KAFKA_BROKERS is set, that broker is used and nothing is started or stopped.
 # Settings (environment): KAFKA_VERSION (default 4.4.0), KAFKA_PORT (default 9092, or a free

@@ -20,14 +20,15 @@ import { TOPICS } from '../../../services/common/src/kafka.js';
 import { PROJECT_ROOT } from '../../../services/common/src/paths.js';
 import { contractVersions } from '../../../services/common/src/schema-compat.js';
 import { DEFAULT_TOPIC_PLAN } from '../../../services/cli/src/commands/topics.js';
-import { aclGrants, DEFAULT_ACL_PLAN } from '../../../services/cli/src/security/acls.js';
+import { aclGrants, DEFAULT_ACL_PLAN, PRINCIPALS as SERVICE_PRINCIPALS } from '../../../services/cli/src/security/acls.js';
 import { loadConfig } from '../../../services/scorer/src/config.js';
 import { ERROR_CODES } from '../../../services/scorer/src/errors.js';
 import { topicSpecs } from '../../../services/scorer/src/source/topics.js';
 
 const DOC = join(SCHEMAS_DIR, 'asyncapi.yaml');
 const AVRO = 'application/vnd.apache.avro;version=1.9.0';
-const PRINCIPALS = ['scorer', 'gateway', 'monitor', 'publisher', 'admin'];
+/** The principals `fraudscore acls` grants, and the super user: each runs some operation of the document. */
+const PRINCIPALS: string[] = [...SERVICE_PRINCIPALS, 'admin'];
 /** Header names in the code that no producer writes, each with why (the document says so too). */
 const NOT_ON_THE_WIRE = {
   // kafka-codecs.ts: on synthetic records the kafkajs decompression codec makes of a batch it cannot decode.

@@ -70,15 +70,15 @@ function processEnv(container: Obj, all: readonly Obj[]): Record<string, string>
 const talksToKafka = (env: Record<string, string>): boolean => Boolean(env.FRAUD_KAFKA_BROKERS || env.KAFKA_BROKERS);
 
 /**
- * Who each workload is on Kafka. admin is the super user: only the retrain needs it (it reads
- * history in throwaway consumer groups and writes the deployments topic, which no other
- * principal may: services/cli/src/security/acls.ts).
+ * Who each workload is on Kafka. None is the super user admin: the retrain, which reads history
+ * in throwaway consumer groups and writes the deployments topic, is `trainer`, granted exactly
+ * that (services/cli/src/security/acls.ts).
  */
 const PRINCIPAL_OF: Record<string, string> = {
   'Deployment/fraudscore-scorer': 'scorer',
   'Deployment/fraudscore-gateway': 'gateway',
   'StatefulSet/fraudscore-monitor': 'monitor',
-  'CronJob/fraudscore-retrain': 'admin',
+  'CronJob/fraudscore-retrain': 'trainer',
 };
 const KAFKA_CA = { kind: 'Secret', name: 'fraudscore-kafka-ca', key: 'ca.pem' } as const;
 const passwordSecret = (principal: string) => ({ kind: 'Secret', name: `fraudscore-kafka-${principal}`, key: 'password' }) as const;
@@ -386,10 +386,10 @@ describe('deploy/k8s: Kafka over SASL_SSL, one principal per workload', () => {
     expect(() => loadConfig(env(unmounted))).toThrow(/FRAUD_KAFKA_SASL_PASSWORD_FILE=\/var\/run\/secrets\/fraudscore\/kafka\/password: cannot read it/);
   });
 
-  it('uses principals `fraudscore acls` knows, on the groups and topics it grants them; admin only where nothing narrower can do the work', () => {
-    const known = [...PRINCIPALS, 'admin'];
-    for (const p of Object.values(PRINCIPAL_OF)) expect(known).toContain(p);
-    expect(Object.entries(PRINCIPAL_OF).filter(([, p]) => p === 'admin').map(([id]) => id)).toEqual(['CronJob/fraudscore-retrain']);
+  it('uses principals `fraudscore acls` knows, on the groups and topics it grants them; no workload is admin', () => {
+    // Every workload is a principal with grants: admin (the super user, no ACLs) is not one of them.
+    for (const p of Object.values(PRINCIPAL_OF)) expect(PRINCIPALS as readonly string[]).toContain(p);
+    expect(Object.entries(PRINCIPAL_OF).filter(([, p]) => p === 'admin').map(([id]) => id)).toEqual([]);
     // `fraudscore acls` applies the default plan: the workloads must use its groups and topics.
     const plan = { ...DEFAULT_ACL_PLAN, topics: DEFAULT_TOPIC_PLAN };
     const scorerEnv = processEnv(get<Obj>(workload('Deployment/fraudscore-scorer').pod, 'containers.0'), docs);
@@ -400,13 +400,23 @@ describe('deploy/k8s: Kafka over SASL_SSL, one principal per workload', () => {
     expect(monitorEnv.FRAUD_MONITOR_GROUP_ID).toBe(plan.monitorGroup);
     const gatewayEnv = processEnv(get<Obj>(workload('Deployment/fraudscore-gateway').pod, 'containers.0'), docs);
     expect(`fraudscore-gateway-${String(gatewayEnv.FRAUD_GATEWAY_INSTANCE_ID)}`.startsWith(plan.gatewayGroupPrefix)).toBe(true);
-    // Each non-admin principal has grants, and a group of its own.
+    // Each principal has grants, and a group of its own.
     const grants = aclGrants(plan);
-    for (const p of Object.values(PRINCIPAL_OF).filter((x) => x !== 'admin')) {
+    for (const p of Object.values(PRINCIPAL_OF)) {
       expect(grants.some((g) => g.principal === p && g.resource === 'GROUP'), p).toBe(true);
     }
-    // Nobody but admin may write the deployments topic: the retrain's spec needs it.
-    expect(grants.filter((g) => g.name === plan.topics.deployments && g.operations.includes('WRITE'))).toEqual([]);
+    // The retrain replays the topics the scorers consume, and writes its spec where they read specs.
+    const retrainEnv = processEnv(get<Obj>(workload('CronJob/fraudscore-retrain').pod, 'containers.0'), docs);
+    const trainerMay = (op: 'READ' | 'WRITE', topic: string) =>
+      grants.some((g) => g.principal === 'trainer' && g.resource === 'TOPIC' && g.name === topic && g.operations.includes(op));
+    expect(retrainEnv.FRAUD_TOPIC_TRANSACTIONS ?? plan.topics.transactions).toBe(plan.topics.transactions);
+    expect(retrainEnv.FRAUD_TOPIC_OUTCOMES ?? plan.topics.outcomes).toBe(plan.topics.outcomes);
+    expect(trainerMay('READ', plan.topics.transactions) && trainerMay('READ', plan.topics.outcomes)).toBe(true);
+    expect(trainerMay('READ', plan.topics.deployments) && trainerMay('WRITE', plan.topics.deployments)).toBe(true);
+    // Besides admin, only the retrain's trainer may write the deployments topic (the scorers
+    // still serve only signed models), and it writes no other topic.
+    expect(grants.filter((g) => g.name === plan.topics.deployments && g.operations.includes('WRITE')).map((g) => g.principal)).toEqual(['trainer']);
+    expect(grants.filter((g) => g.principal === 'trainer' && g.resource === 'TOPIC' && g.operations.includes('WRITE')).map((g) => g.name)).toEqual([plan.topics.deployments]);
   });
 
   it('keeps every credential out of git: no value in an env, no credential in a Secret manifest, none in the YAML text', () => {
@@ -427,9 +437,11 @@ describe('deploy/k8s: Kafka over SASL_SSL, one principal per workload', () => {
   it('every Secret the pods (and KEDA) need that git does not hold is made by a kubectl command in deploy/README.md, with its keys', () => {
     expect(undocumentedSecrets(docs, readme)).toEqual([]);
     const needed = new Set(secretRefs(docs).map((r) => r.name));
-    for (const name of ['fraudscore-kafka-scorer', 'fraudscore-kafka-gateway', 'fraudscore-kafka-monitor', 'fraudscore-kafka-admin', 'fraudscore-kafka-ca', 'fraudscore-model-signing', 'fraudscore-gateway-keys']) {
+    for (const name of ['fraudscore-kafka-scorer', 'fraudscore-kafka-gateway', 'fraudscore-kafka-monitor', 'fraudscore-kafka-trainer', 'fraudscore-kafka-ca', 'fraudscore-model-signing', 'fraudscore-gateway-keys']) {
       expect(needed, name).toContain(name);
     }
+    // No pod holds the super user's password.
+    expect(needed).not.toContain('fraudscore-kafka-admin');
     const without = readme.replace(/create secret generic fraudscore-kafka-ca/g, 'create secret generic elsewhere');
     expect(undocumentedSecrets(docs, without)).toEqual([expect.stringMatching(/^fraudscore-kafka-ca \(needed by/)]);
     expect(undocumentedSecrets(docs, readme.replace(/--from-file=ca\.pem=/g, '--from-file=ca='))).toEqual([expect.stringMatching(/made without key ca\.pem/)]);

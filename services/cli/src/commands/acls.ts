@@ -7,7 +7,7 @@ import { DEFAULT_TOPIC_PLAN } from './topics.js';
 export function registerAcls(program: Command): void {
   program
     .command('acls')
-    .description('grant each principal (scorer, gateway, monitor, publisher) only what it needs on a broker that denies by default; run as an admin principal')
+    .description('grant each principal (scorer, gateway, monitor, publisher, trainer) only what it needs on a broker that denies by default; run as an admin principal')
     .option('--brokers <list>', 'Kafka bootstrap servers host:port[,…]')
     .option('--print', 'print the grants and apply nothing')
     .action(async (opts: { brokers?: string; print?: boolean }) => {

@@ -8,12 +8,17 @@
  * - gateway: publishes transactions, writes and reads its request ledger on the replies topic.
  * - monitor: reads decisions, shadow decisions and outcomes in its own group.
  * - publisher: writes transactions and outcomes (the simulator, `fraudscore publish`).
- * - admin: a super user on the broker (topics, ACLs, model deployments); it needs no ACL here.
+ * - trainer: the retrain CronJob (`fraudscore retrain`, and `backtest` and `features` run by
+ *   hand): replays transactions and outcomes in throwaway consumer groups of its own prefixes
+ *   (offsets and offsets by time through the admin client, the group deleted afterwards), and
+ *   may deploy a candidate: it reads and writes the deployments topic. Writing a spec is not
+ *   serving a model: the scorers still refuse a model not signed by a key they trust.
+ * - admin: a super user on the broker (topics, ACLs, `models deploy`); it needs no ACL here.
  */
 import kafkajs, { type Admin, type AclEntry } from 'kafkajs';
 import type { TopicPlan } from '../../../scorer/src/source/topics.js';
 
-export const PRINCIPALS = ['scorer', 'gateway', 'monitor', 'publisher'] as const;
+export const PRINCIPALS = ['scorer', 'gateway', 'monitor', 'publisher', 'trainer'] as const;
 export type Principal = (typeof PRINCIPALS)[number];
 
 export interface AclPlan {
@@ -23,11 +28,24 @@ export interface AclPlan {
   monitorGroup: string;
   /** Gateways' groups are `fraudscore-gateway-<instance>`. */
   gatewayGroupPrefix: string;
+  /**
+   * The trainer's replay groups, `<prefix>-<uuid>` (history/kafka-source.ts: retrain, backtest,
+   * features), which it deletes when done.
+   */
+  trainerReplayGroupPrefixes: readonly string[];
+  /** The trainer's group for reading the deployments topic (models/deployments.ts readHistory), `<prefix>-<uuid>`. */
+  trainerDeploymentsGroupPrefix: string;
 }
 
-export const DEFAULT_ACL_PLAN: Omit<AclPlan, 'topics'> = { scorerGroup: 'fraudscore-scorer', monitorGroup: 'fraudscore-monitor', gatewayGroupPrefix: 'fraudscore-gateway-' };
+export const DEFAULT_ACL_PLAN: Omit<AclPlan, 'topics'> = {
+  scorerGroup: 'fraudscore-scorer',
+  monitorGroup: 'fraudscore-monitor',
+  gatewayGroupPrefix: 'fraudscore-gateway-',
+  trainerReplayGroupPrefixes: ['fraudscore-retrain-', 'fraudscore-backtest-', 'fraudscore-features-'],
+  trainerDeploymentsGroupPrefix: 'fraudscore-cli-',
+};
 
-type Op = 'READ' | 'WRITE' | 'DESCRIBE';
+type Op = 'READ' | 'WRITE' | 'DESCRIBE' | 'DELETE';
 export interface Grant {
   principal: Principal;
   resource: 'TOPIC' | 'GROUP' | 'TRANSACTIONAL_ID';
@@ -53,13 +71,17 @@ export function aclGrants(plan: AclPlan): Grant[] {
     { principal: 'monitor', resource: 'GROUP', name: plan.monitorGroup, prefixed: false, operations: ['READ', 'DESCRIBE'] },
     topic('publisher', t.transactions, 'WRITE'),
     topic('publisher', t.outcomes, 'WRITE'),
+    ...[t.transactions, t.outcomes].map((n) => topic('trainer', n, 'READ')),
+    topic('trainer', t.deployments, 'READ', 'WRITE'),
+    ...plan.trainerReplayGroupPrefixes.map((name): Grant => ({ principal: 'trainer', resource: 'GROUP', name, prefixed: true, operations: ['READ', 'DESCRIBE', 'DELETE'] })),
+    { principal: 'trainer', resource: 'GROUP', name: plan.trainerDeploymentsGroupPrefix, prefixed: true, operations: ['READ', 'DESCRIBE'] },
   ];
 }
 
 // CommonJS exports that Node's ESM loader does not see as named ones.
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 const RESOURCE = { TOPIC: AclResourceTypes.TOPIC, GROUP: AclResourceTypes.GROUP, TRANSACTIONAL_ID: AclResourceTypes.TRANSACTIONAL_ID };
-const OPERATION = { READ: AclOperationTypes.READ, WRITE: AclOperationTypes.WRITE, DESCRIBE: AclOperationTypes.DESCRIBE };
+const OPERATION = { READ: AclOperationTypes.READ, WRITE: AclOperationTypes.WRITE, DESCRIBE: AclOperationTypes.DESCRIBE, DELETE: AclOperationTypes.DELETE };
 
 /** The grants as kafkajs ACL entries (allow, from any host). */
 export function aclEntries(grants: readonly Grant[]): AclEntry[] {

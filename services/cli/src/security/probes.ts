@@ -10,7 +10,7 @@ import kafkajs, { type Kafka, type logCreator } from 'kafkajs';
 import { createKafka } from '../../../common/src/kafka.js';
 import type { KafkaSecurity } from '../../../common/src/kafka-security.js';
 import type { TopicPlan } from '../../../scorer/src/source/topics.js';
-import type { Principal } from './acls.js';
+import { DEFAULT_ACL_PLAN, type Principal } from './acls.js';
 
 export interface Probe {
   principal: Principal;
@@ -96,6 +96,9 @@ export function aclProbes(t: TopicPlan, groups: { scorer: string; monitor: strin
     p('monitor', `forge a decision (write ${t.decisions})`, 'TOPIC_AUTHORIZATION_FAILED', (k) => produce(k, t.decisions)),
     p('monitor', `read the card-state changelog ${t.cardState}`, 'TOPIC_AUTHORIZATION_FAILED', (k) => consume(k, t.cardState, groups.monitor)),
     p('monitor', `read ${t.decisions} in the scorer's group ${groups.scorer}`, 'GROUP_AUTHORIZATION_FAILED', (k) => consume(k, t.decisions, groups.scorer)),
+    p('trainer', `forge a decision (write ${t.decisions})`, 'TOPIC_AUTHORIZATION_FAILED', (k) => produce(k, t.decisions)),
+    // In a replay group of its own: the topic, not the group, is what the broker refuses.
+    p('trainer', `read the card-state changelog ${t.cardState}`, 'TOPIC_AUTHORIZATION_FAILED', (k) => consume(k, t.cardState, `${DEFAULT_ACL_PLAN.trainerReplayGroupPrefixes[0]}probe-${randomUUID().slice(0, 8)}`)),
   ];
 }
 

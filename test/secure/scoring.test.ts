@@ -5,6 +5,7 @@
  * committed output per input. The audit reads as `admin`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createCodecs } from '../../services/common/src/contracts.js';
 import { KAFKA_CLIENTS } from '../../services/scorer/src/config.js';
@@ -66,6 +67,24 @@ describe('scorer over SASL_SSL with ACLs', () => {
     // The password is in the scorer's memory only: never in its log.
     expect(log).not.toContain(principalSecurity('scorer').sasl!.password);
     await expectExactlyOnce(topics, transactions);
+  });
+
+  it('decides what a Python confluent-kafka producer sends over SASL_SSL as "publisher", lz4-compressed', async () => {
+    const topics = await securedTopics(created);
+    const python = execFileSync('bash', ['services/trainer/setup.sh'], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+    const lines = events.map((e) => (e.kind === 'transaction' ? JSON.stringify({ key: e.tx.cardToken, value: codecs.transaction.encode(e.tx).toString('base64') }) : '')).join('\n');
+    const out = execFileSync(python, ['test/fixtures/external-producers/publish_raw.py', '--brokers', principalEnv('publisher').FRAUD_KAFKA_BROKERS!, '--topic', topics.transactions, '--compression', 'lz4', '--linger-ms', '50'], {
+      input: lines,
+      encoding: 'utf8',
+      env: { ...process.env, ...principalEnv('publisher') },
+      timeout: 120_000,
+    });
+    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ done: transactions });
+    const scorer = await launchScorer(eosEnv(topics, principalEnv('scorer')), 'secure-scoring-python');
+    await waitCommittedToEnd(testKafka(), topics.group, topics.transactions, 120_000);
+    expect(await scorer.stop()).toEqual({ code: 0, signal: null });
+    const report = await expectExactlyOnce(topics, transactions);
+    expect(report.deadLetters).toBe(0);
   });
 
   it('keeps exactly-once across a kill -9 between offsets and commit', async () => {

@@ -12,6 +12,7 @@ import { createKafka } from '../../../services/common/src/kafka.js';
 import { kafkaSecurityFromEnv } from '../../../services/common/src/kafka-security.js';
 import { CACHE_DIR } from '../../../services/cli/src/env.js';
 import { acquireSecureBroker, securePrincipalEnv } from '../../../services/cli/src/local-broker.js';
+import { aclEntries, type Grant } from '../../../services/cli/src/security/acls.js';
 import { type Ctx, drainRun, type DrainResult } from './drain.js';
 import { buildBacklog, createTopics, deleteTopics, endOffsetSum, runPlan } from './kafka-io.js';
 import { MODE, type ModeKey } from './options.js';
@@ -19,7 +20,7 @@ import { pidFromFile } from './proc.js';
 import { fmtInt, median } from './stats.js';
 import { say, stamp, status } from './ui.js';
 
-const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes, logLevel } = kafkajs;
+const { logLevel } = kafkajs;
 
 export interface TlsResult {
   /** Per mode: median ev/s on plaintext and on SASL_SSL, and the rounds behind them. */
@@ -28,14 +29,8 @@ export interface TlsResult {
 
 /** The scorer principal may use every topic, group and transactional id of this run (prefixed ACLs). */
 async function grantRun(admin: kafkajs.Admin, prefix: string): Promise<void> {
-  const grant = (resourceType: number, operation: number) => ({ resourceType, resourceName: prefix, resourcePatternType: ResourcePatternTypes.PREFIXED, principal: 'User:scorer', host: '*', operation, permissionType: AclPermissionTypes.ALLOW });
-  await admin.createAcls({
-    acl: [
-      ...[AclOperationTypes.READ, AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((op) => grant(AclResourceTypes.TOPIC, op)),
-      ...[AclOperationTypes.READ, AclOperationTypes.DESCRIBE].map((op) => grant(AclResourceTypes.GROUP, op)),
-      ...[AclOperationTypes.WRITE, AclOperationTypes.DESCRIBE].map((op) => grant(AclResourceTypes.TRANSACTIONAL_ID, op)),
-    ],
-  });
+  const scorer = (resource: Grant['resource'], operations: Grant['operations']): Grant => ({ principal: 'scorer', resource, name: prefix, prefixed: true, operations });
+  await admin.createAcls({ acl: aclEntries([scorer('TOPIC', ['READ', 'WRITE', 'DESCRIBE']), scorer('GROUP', ['READ', 'DESCRIBE']), scorer('TRANSACTIONAL_ID', ['WRITE', 'DESCRIBE'])]) });
 }
 
 export async function tlsPhase(ctx: Ctx, modes: ModeKey[]): Promise<TlsResult> {

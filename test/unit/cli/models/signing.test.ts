@@ -4,7 +4,6 @@
  * the refusals that exit 1 with the reason: an unknown key, an unsigned folder, an ONNX swapped
  * after signing. Also where the signing key comes from (--key, FRAUD_MODEL_SIGNING_KEY[_FILE]).
  */
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,21 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { signingKeyFrom } from '../../../../services/cli/src/commands/model-signing.js';
 import { generateKeyPair, keyIdOf, parsePrivateKey } from '../../../../services/common/src/model-signature.js';
 import { createPublicKey } from 'node:crypto';
+import { runCli } from '../../../helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fs-models-sign-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', 'models', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(['models', ...args], env);
 const copy = (name: string) => {
   const dir = join(work, name);
   cpSync(join('models', 'fraud-lr', '1.0.0'), dir, { recursive: true });

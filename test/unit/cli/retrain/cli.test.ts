@@ -2,11 +2,11 @@
  * The command line: which feature source the flags name, and the refusals that exit 2 before
  * anything is read, trained or written (--deploy champion among them), through the real CLI.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { featureInput } from '../../../../services/cli/src/commands/retrain.js';
 import { BadInput } from '../../../../services/cli/src/retrain/errors.js';
 import { replayWindowOf } from '../../../../services/cli/src/retrain/features.js';
+import { runCli } from '../../../helpers/cli.js';
 
 const base = { modelsDir: 'models', deltaTrain: '7', deltaDelay: '7', deltaTest: '7', apTolerance: '0.02', cpTolerance: '0.02', deploymentsTopic: 't', reason: '', by: 'x' };
 
@@ -31,17 +31,7 @@ describe('featureInput', () => {
   });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', 'retrain', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (args: string[]) => runCli(['retrain', ...args]);
 
 describe('fraudscore retrain (exit 2, nothing done)', () => {
   it('refuses --deploy champion, a missing source and an unknown flag', async () => {

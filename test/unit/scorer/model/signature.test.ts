@@ -5,7 +5,6 @@
  * changed together), key rotation, the config error for a bad key file, and the process's exit
  * codes at start-up (the model is refused before any broker is contacted).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { generateKeyPair, loadPublicKeys, parsePublicKey, signManifest, type Mod
 import { ConfigError, loadConfig } from '../../../../services/scorer/src/config.js';
 import { loadModel, ModelError, type Model } from '../../../../services/scorer/src/model/load.js';
 import { SCORER_CONTRACT } from '../../../../services/scorer/src/service.js';
+import { runCli } from '../../../helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fs-signed-model-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -145,18 +145,9 @@ describe('FRAUD_MODEL_PUBLIC_KEYS', () => {
 });
 
 /** `fraudscore scorer` as a process; the broker address is never contacted when start-up fails on the config or the model. */
-function scorer(env: Record<string, string>): Promise<{ code: number | null; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/src/main.ts', 'scorer'], {
-      env: { ...process.env, FRAUD_KAFKA_BROKERS: '127.0.0.1:1', FRAUD_ADMIN_PORT: '0', FRAUD_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (err += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, err }));
-  });
+async function scorer(env: Record<string, string>): Promise<{ code: number | null; err: string }> {
+  const r = await runCli(['scorer'], { FRAUD_KAFKA_BROKERS: '127.0.0.1:1', FRAUD_ADMIN_PORT: '0', FRAUD_LOG_LEVEL: 'info', ...env });
+  return { code: r.code, err: r.out + r.err };
 }
 
 describe('fraudscore scorer start-up', () => {

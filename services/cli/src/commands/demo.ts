@@ -23,7 +23,7 @@ import { addDriftOptions, driftOptions, type DriftCliOptions } from '../sim-opti
 import { DEFAULT_TOPIC_PLAN } from './topics.js';
 
 export interface DemoOptions extends DriftCliOptions {
-  scenario: 'standard' | 'lifecycle' | 'drift' | 'retrain' | 'rest';
+  scenario: 'standard' | 'lifecycle' | 'drift' | 'retrain' | 'rest' | 'secure';
   seconds: number;
   /** Simulated days to publish (undefined: until --seconds end it). */
   days?: number;
@@ -72,7 +72,7 @@ export interface DemoEnd {
   scorerExit: number | null;
 }
 
-const SCENARIOS = ['standard', 'lifecycle', 'drift', 'retrain', 'rest'] as const;
+const SCENARIOS = ['standard', 'lifecycle', 'drift', 'retrain', 'rest', 'secure'] as const;
 
 export function registerDemo(program: Command): void {
   const demo = program
@@ -88,7 +88,7 @@ export function registerDemo(program: Command): void {
     .option('--delivery <mode>', 'exactly-once | at-least-once', 'exactly-once')
     .option('--secure', 'on the secure broker (kafka.sh up --secure): SASL_SSL with SCRAM-SHA-512, a principal per client, the ACLs probed before traffic, models verified against the release key')
     .option('--days <n>', 'simulated days to publish (default: as many as --seconds allow; drift: 54; retrain: 200)', (v) => Number(v))
-    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit) | drift (a world that drifts mid-run, watched by the model monitor) | retrain (the world drifts, the champion decays: retrain from Kafka on the post-drift weeks, gate, candidate as shadow, then promoted) | rest (REST requests to the gateway at a steady rate beside the traffic, each answer checked against the stream)', 'standard');
+    .option('--scenario <name>', 'standard | lifecycle (shadow, canary, promotion and rollback of a model while traffic flows, then an audit) | drift (a world that drifts mid-run, watched by the model monitor) | retrain (the world drifts, the champion decays: retrain from Kafka on the post-drift weeks, gate, candidate as shadow, then promoted) | rest (REST requests to the gateway at a steady rate beside the traffic, each answer checked against the stream) | secure (the same as --secure)', 'standard');
   // A drifting world (the simulator's --drift-* options), for watching the monitor react.
   addDriftOptions(demo).action(async (opts: DemoOptions) => {
       for (const k of ['seconds', 'rate', 'customers', 'terminals', 'partitions'] as const) {
@@ -96,6 +96,8 @@ export function registerDemo(program: Command): void {
       }
       if (opts.days !== undefined && !(Number.isInteger(opts.days) && opts.days > 0)) throw new Error('--days must be a positive whole number');
       if (!SCENARIOS.includes(opts.scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
+      // `--scenario secure` is `--secure`: the standard scenario on the secure broker.
+      if (opts.scenario === 'secure') Object.assign(opts, { scenario: 'standard', secure: true });
       if (opts.secure && opts.scenario !== 'standard') throw new Error('--secure runs the standard scenario');
       if (opts.scenario === 'lifecycle' && opts.delivery !== 'exactly-once') throw new Error('--scenario lifecycle runs exactly-once: its audit counts every duplicate');
       if (opts.scenario === 'retrain' && opts.delivery !== 'exactly-once') throw new Error('--scenario retrain runs exactly-once: its audit counts every duplicate');
